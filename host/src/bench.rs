@@ -1,0 +1,247 @@
+//! `hark bench`: what a hop through the runtime costs.
+//!
+//! A 20 ms audio frame (320 f32 at 16 kHz, shared, never copied) goes
+//! through a chain of N `flow/passthrough` plugin nodes run by the real
+//! runtime, and, in the same run, through a chain of N plain threads
+//! forwarding over crossbeam channels of the same capacity (the baseline).
+//!
+//! - throughput: frames sent back to back; wall time per frame per hop;
+//! - latency: one frame at a time after 1 ms of idleness (so every thread
+//!   has parked), time from send to arrival, divided by N: this includes
+//!   each thread's wake-up.
+
+use std::{
+    thread,
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use hark_plugin_api::{
+    abi_stable::std_types::{RArc, RVec},
+    AudioFrame, Message, MessageMeta, Payload,
+};
+
+use crate::{
+    loader::PluginSet,
+    pipeline::{
+        raw::{QueuePolicy, RestartPolicy},
+        LinkSpec, NodeSpec, Pipeline,
+    },
+    runtime::{self, RunOptions},
+};
+
+/// `hark bench` arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Chain lengths to measure.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 4, 8])]
+    pub hops: Vec<usize>,
+    /// Frames per throughput measurement.
+    #[arg(long, default_value_t = 20_000)]
+    pub frames: usize,
+    /// Frames per latency measurement.
+    #[arg(long, default_value_t = 300)]
+    pub latency_frames: usize,
+    /// Queue capacity of every link.
+    #[arg(long, default_value_t = 16)]
+    pub capacity: usize,
+    /// Measurements per configuration; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+}
+
+/// One chain's figures.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures {
+    /// Throughput: wall ns per frame per hop.
+    pub ns_per_hop: f64,
+    /// Latency per hop, median, in µs.
+    pub latency_p50_us: f64,
+    /// Latency per hop, 99th percentile, in µs.
+    pub latency_p99_us: f64,
+}
+
+fn frame() -> Message {
+    Message::new(
+        MessageMeta::default(),
+        Payload::Audio(AudioFrame {
+            sample_rate: 16_000,
+            channels: 1,
+            samples: RArc::new(RVec::from(vec![0.0f32; 320])),
+        }),
+    )
+}
+
+/// Drives a chain through `input`/`output`: latency first, then
+/// throughput, then end of stream. Returns the figures.
+fn drive(
+    input: Sender<Message>,
+    output: Receiver<Message>,
+    hops: usize,
+    args: &BenchArgs,
+) -> Figures {
+    let template = frame();
+    let mut latencies = Vec::with_capacity(args.latency_frames);
+    for _ in 0..args.latency_frames {
+        thread::sleep(Duration::from_millis(1));
+        let t = Instant::now();
+        input.send(template.clone()).expect("chain alive");
+        output.recv().expect("chain alive");
+        latencies.push(t.elapsed().as_nanos() as f64 / hops as f64 / 1e3);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let frames = args.frames;
+    let start = Instant::now();
+    let feeder = {
+        let template = template.clone();
+        thread::spawn(move || {
+            for _ in 0..frames {
+                input.send(template.clone()).expect("chain alive");
+            }
+            input.send(Message::end_of_stream()).expect("chain alive");
+        })
+    };
+    let mut received = 0;
+    while received < frames {
+        output.recv().expect("chain alive");
+        received += 1;
+    }
+    let elapsed = start.elapsed();
+    feeder.join().expect("feeder");
+    // Drain the end of stream so the chain can finish.
+    let _ = output.recv();
+    let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    Figures {
+        ns_per_hop: elapsed.as_nanos() as f64 / frames as f64 / hops as f64,
+        latency_p50_us: quantile(0.5),
+        latency_p99_us: quantile(0.99),
+    }
+}
+
+/// The baseline: `hops` plain threads forwarding over crossbeam channels.
+pub fn plain_chain(hops: usize, args: &BenchArgs) -> Figures {
+    let (input, mut rx) = bounded::<Message>(args.capacity);
+    let mut threads = Vec::new();
+    for _ in 0..hops {
+        let (tx, next) = bounded::<Message>(args.capacity);
+        let from = rx;
+        threads.push(thread::spawn(move || {
+            for message in from.iter() {
+                let end = message.is_end_of_stream();
+                let _ = tx.send(message);
+                if end {
+                    break;
+                }
+            }
+        }));
+        rx = next;
+    }
+    let figures = drive(input, rx, hops, args);
+    for t in threads {
+        t.join().expect("baseline thread");
+    }
+    figures
+}
+
+/// The same chain as `flow/passthrough` plugin nodes in the runtime.
+pub fn hark_chain(hops: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<Figures, String> {
+    let plugin = plugins
+        .get("flow")
+        .ok_or("the `flow` plugin is not loaded (build it: cargo build -p hark-plugin-flow)")?;
+    let kind = plugin
+        .kind("passthrough")
+        .ok_or("`flow` has no `passthrough` kind")?;
+    let pipeline = Pipeline {
+        description: None,
+        nodes: (0..hops)
+            .map(|i| NodeSpec {
+                name: format!("hop{i}"),
+                plugin: "flow".into(),
+                kind: kind.clone(),
+                config: "()".into(),
+                restart: RestartPolicy::Never,
+            })
+            .collect(),
+        links: (1..hops)
+            .map(|i| LinkSpec {
+                from: (i - 1, 0),
+                to: (i, 0),
+                capacity: args.capacity,
+                policy: QueuePolicy::Block,
+            })
+            .collect(),
+    };
+    let (input, feed) = bounded::<Message>(args.capacity);
+    let (tap, output) = bounded::<Message>(args.capacity);
+    let options = RunOptions {
+        feeds: vec![(0, 0, feed)],
+        taps: vec![(hops - 1, 0, tap)],
+        ..RunOptions::default()
+    };
+    thread::scope(|scope| {
+        let runner = scope.spawn(|| runtime::run(&pipeline, plugins, &options));
+        let figures = drive(input, output, hops, args);
+        match runner.join().expect("runtime thread") {
+            Ok(report) if report.failures().is_empty() => Ok(figures),
+            Ok(report) => Err(report.failures().join("; ")),
+            Err(e) => Err(e
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")),
+        }
+    })
+}
+
+fn median(mut values: Vec<Figures>) -> Figures {
+    values.sort_by(|a, b| a.ns_per_hop.total_cmp(&b.ns_per_hop));
+    values[values.len() / 2]
+}
+
+/// Runs the benchmark and prints a table; returns the exit code.
+pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
+    println!(
+        "frame: 320 f32 (20 ms at 16 kHz); capacity {}; {} frames per throughput run; {} latency samples; median of {}",
+        args.capacity, args.frames, args.latency_frames, args.repeat
+    );
+    println!(
+        "{:>4} | {:>14} {:>14} {:>6} | {:>20} {:>20}",
+        "hops",
+        "plain ns/hop",
+        "hark ns/hop",
+        "ratio",
+        "plain lat p50/p99 µs",
+        "hark lat p50/p99 µs"
+    );
+    for &hops in &args.hops {
+        if hops == 0 {
+            continue;
+        }
+        let mut plain = Vec::new();
+        let mut hark = Vec::new();
+        for _ in 0..args.repeat.max(1) {
+            // Interleave so that machine noise hits both alike.
+            plain.push(plain_chain(hops, args));
+            match hark_chain(hops, args, plugins) {
+                Ok(f) => hark.push(f),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 1;
+                }
+            }
+        }
+        let (p, h) = (median(plain), median(hark));
+        println!(
+            "{:>4} | {:>14.0} {:>14.0} {:>6.2} | {:>9.1} / {:>8.1} {:>9.1} / {:>8.1}",
+            hops,
+            p.ns_per_hop,
+            h.ns_per_hop,
+            h.ns_per_hop / p.ns_per_hop,
+            p.latency_p50_us,
+            p.latency_p99_us,
+            h.latency_p50_us,
+            h.latency_p99_us
+        );
+    }
+    0
+}

@@ -1,0 +1,273 @@
+//! The `hark` command line: argument parsing, and one function per
+//! subcommand that loads what it needs, calls into the library and turns
+//! the outcome into output and an exit code.
+//!
+//! Exit codes: 0 success; 1 a node failed during the run; 2 bad usage or
+//! an invalid pipeline; 3 a node could not start; 130 interrupted.
+
+mod graph;
+mod plugins;
+
+use std::{
+    io::IsTerminal,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc,
+    },
+};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{
+    loader::{PluginSet, SearchPath},
+    pipeline::{self, Pipeline, PipelineSource},
+    runtime::{self, RunOptions},
+};
+
+const AFTER_HELP: &str = "\
+Exit status: 0 success, 1 a node failed while running, 2 bad usage or invalid pipeline,
+3 a node could not start, 130 interrupted.
+Logging: HARK_LOG=debug (or any tracing filter, e.g. HARK_LOG=plugin=debug).";
+
+/// Hark: an offline, plugin-based assistant framework.
+///
+/// Plugins (shared libraries) offer node kinds; a pipeline file (RON)
+/// connects nodes; `hark run` runs it.
+#[derive(Parser, Debug)]
+#[command(name = "hark", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Directory to search for plugins, before HARK_PLUGIN_PATH and the
+    /// binary's directory (repeatable; `:`-separated lists work too).
+    #[arg(long = "plugin-path", global = true, value_name = "DIR")]
+    pub plugin_path: Vec<PathBuf>,
+
+    /// Colour diagnostics (`auto`: when stderr is a terminal).
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// When to colour output.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Color {
+    /// When stderr is a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Output format of `hark graph`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz (`hark graph p.ron | dot -Tsvg > p.svg`).
+    Dot,
+    /// Mermaid (paste into Markdown).
+    Mermaid,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List plugins, their node kinds, ports and config fields (like gst-inspect).
+    Plugins {
+        /// Show only this plugin, in full.
+        name: Option<String>,
+        /// Show every kind's ports and config fields, and full rejection errors.
+        #[arg(long, short)]
+        verbose: bool,
+        /// List files on the plugin path that were refused, and why.
+        #[arg(long)]
+        rejected: bool,
+    },
+    /// Validate a pipeline file without running it.
+    Check {
+        /// The pipeline file (RON).
+        file: PathBuf,
+        /// Override a node's config: `node.field=value` (repeatable).
+        #[arg(long = "set", value_name = "NODE.FIELD=VALUE")]
+        set: Vec<String>,
+    },
+    /// Print a pipeline as a graph.
+    Graph {
+        /// The pipeline file (RON).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// Override a node's config: `node.field=value` (repeatable).
+        #[arg(long = "set", value_name = "NODE.FIELD=VALUE")]
+        set: Vec<String>,
+    },
+    /// Run a pipeline until every stream has ended (Ctrl-C stops it cleanly).
+    Run {
+        /// The pipeline file (RON).
+        file: PathBuf,
+        /// Override a node's config: `node.field=value` (repeatable).
+        #[arg(long = "set", value_name = "NODE.FIELD=VALUE")]
+        set: Vec<String>,
+        /// Print per-node statistics at the end (to stderr).
+        #[arg(long)]
+        stats: bool,
+    },
+    /// Measure the runtime's per-hop cost against plain crossbeam threads.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging();
+    let color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal(),
+    };
+    let search = SearchPath::new(&cli.plugin_path);
+    match cli.command {
+        Command::Plugins {
+            name,
+            verbose,
+            rejected,
+        } => plugins::show(
+            &PluginSet::load(&search),
+            name.as_deref(),
+            verbose,
+            rejected,
+        ),
+        Command::Check { file, set } => {
+            let plugins = load_plugins(&search);
+            match load_pipeline(&file, set, &plugins, color) {
+                Ok(p) => {
+                    println!(
+                        "{}: ok ({} nodes, {} links)",
+                        file.display(),
+                        p.nodes.len(),
+                        p.links.len()
+                    );
+                    0
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Graph { file, format, set } => {
+            let plugins = load_plugins(&search);
+            match load_pipeline(&file, set, &plugins, color) {
+                Ok(p) => {
+                    print!("{}", graph::render(&p, format));
+                    0
+                }
+                Err(code) => code,
+            }
+        }
+        Command::Run { file, set, stats } => {
+            let plugins = load_plugins(&search);
+            match load_pipeline(&file, set, &plugins, color) {
+                Ok(p) => run(&p, &plugins, stats),
+                Err(code) => code,
+            }
+        }
+        Command::Bench(args) => crate::bench::main(&args, &load_plugins(&search)),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Loads plugins, warning about refused libraries.
+fn load_plugins(search: &SearchPath) -> PluginSet {
+    let set = PluginSet::load(search);
+    for r in set.rejected.iter().filter(|r| r.looks_like_library) {
+        tracing::warn!("skipping {}: {}", r.path.display(), r.reason);
+    }
+    set
+}
+
+/// Reads and validates a pipeline; on failure prints diagnostics and
+/// returns the exit code.
+fn load_pipeline(
+    file: &std::path::Path,
+    set: Vec<String>,
+    plugins: &PluginSet,
+    color: bool,
+) -> Result<Pipeline, i32> {
+    let source = PipelineSource::read(file, set).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        2
+    })?;
+    pipeline::check(&source, plugins).map_err(|diagnostics| {
+        eprint!("{}", source.sources().render(&diagnostics, color));
+        eprintln!(
+            "error: {} is invalid ({} problem{})",
+            file.display(),
+            diagnostics.len(),
+            if diagnostics.len() == 1 { "" } else { "s" }
+        );
+        2
+    })
+}
+
+fn run(pipeline: &Pipeline, plugins: &PluginSet, stats: bool) -> i32 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupts = Arc::new(AtomicUsize::new(0));
+    {
+        let (stop, interrupts) = (stop.clone(), interrupts.clone());
+        let installed = ctrlc::set_handler(move || {
+            if interrupts.fetch_add(1, Ordering::SeqCst) == 0 {
+                eprintln!(
+                    "\ninterrupted: stopping sources and draining (Ctrl-C again to quit now)"
+                );
+                stop.store(true, Ordering::SeqCst);
+            } else {
+                std::process::exit(130);
+            }
+        });
+        if let Err(e) = installed {
+            tracing::warn!("cannot install the Ctrl-C handler: {e}");
+        }
+    }
+    let options = RunOptions {
+        stats,
+        stop,
+        ..RunOptions::default()
+    };
+    match runtime::run(pipeline, plugins, &options) {
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+                if !e.hint.is_empty() {
+                    eprintln!("  help: {}", e.hint);
+                }
+            }
+            3
+        }
+        Ok(report) => {
+            if stats {
+                eprint!("{}", runtime::format_stats(&report));
+            }
+            let failures = report.failures();
+            if !failures.is_empty() {
+                eprintln!("error: {} node(s) failed:", failures.len());
+                for f in failures {
+                    eprintln!("  {f}");
+                }
+                1
+            } else if interrupts.load(Ordering::SeqCst) > 0 {
+                130
+            } else {
+                0
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! **Internal to Hark, not a public API.** The host: loads plugins,
+//! validates pipelines and runs them. It is a library only so that the
+//! `hark` binary, its tests and its benchmarks share one implementation.
+//!
+//! The modules follow the data:
+//!
+//! - [`loader`]: finds plugin libraries, checks their ABI, reads their
+//!   descriptors ([`loader::PluginSet`]).
+//! - [`pipeline`]: reads `pipeline.ron` with source spans, applies
+//!   `--set` overrides, validates it against the loaded plugins and
+//!   renders errors like rustc ([`pipeline::Pipeline`]).
+//! - [`runtime`]: creates the nodes, connects them with bounded
+//!   crossbeam channels and runs one thread per node ([`runtime::run`]).
+//! - [`bench`]: `hark bench`, the per-hop cost of the runtime.
+//! - [`cli`]: the `hark` command line.
+
+pub mod bench;
+pub mod cli;
+pub mod dirs;
+pub mod loader;
+pub mod pipeline;
+pub mod runtime;

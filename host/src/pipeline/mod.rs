@@ -1,0 +1,68 @@
+//! Pipelines: `pipeline.ron` → [`Pipeline`], in two stages.
+//!
+//! 1. [`raw::read`] (pure): the RON text, through a span-keeping reader
+//!    ([`ron_spans`]), into a [`raw::RawPipeline`] of the file's shape.
+//! 2. [`check`] (needs the loaded plugins' descriptors, runs no node):
+//!    applies `--set` overrides, resolves plugins, kinds and ports, checks
+//!    message types, required inputs, cycles and each node's config (the
+//!    plugin's own `check_config`).
+//!
+//! Every problem is a [`Diagnostic`] located in the file (or in a `--set`
+//! argument), rendered like rustc by [`diagnostic::Sources::render`].
+//!
+//! **Architecture Invariant:** only this module knows the pipeline file
+//! format; the runtime sees a validated [`Pipeline`].
+
+pub mod diagnostic;
+pub mod overrides;
+pub mod raw;
+pub mod ron_spans;
+mod validate;
+
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Sources};
+pub use validate::{check, LinkSpec, NodeSpec, Pipeline};
+
+/// A pipeline file's text and the `--set` arguments applied to it.
+#[derive(Debug, Clone)]
+pub struct PipelineSource {
+    /// The file name as given by the user, for messages.
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+    /// `--set node.field=value` arguments, in order.
+    pub set_args: Vec<String>,
+}
+
+impl PipelineSource {
+    /// Reads `path`.
+    pub fn read(path: &Path, set_args: Vec<String>) -> std::io::Result<Self> {
+        Ok(PipelineSource {
+            name: path.display().to_string(),
+            text: std::fs::read_to_string(path)?,
+            set_args,
+        })
+    }
+
+    /// The texts diagnostics point into.
+    pub fn sources(&self) -> Sources<'_> {
+        Sources {
+            file_name: self.name.clone(),
+            file_text: &self.text,
+            set_args: &self.set_args,
+        }
+    }
+}
+
+/// The candidate closest to `name`, if it is a likely typo.
+pub(crate) fn suggest<'a>(
+    name: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::jaro_winkler(name, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}

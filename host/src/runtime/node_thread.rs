@@ -1,0 +1,302 @@
+//! One node's thread: receive, call the plugin, handle failures, end.
+//!
+//! The loop, for every role:
+//!
+//! 1. sources call `produce` until it reports `Finished` or the pipeline
+//!    stops; other nodes receive from their input links until each has
+//!    delivered end of stream, calling `on_message` for everything else;
+//! 2. `flush`, then end of stream on every output link;
+//! 3. `shutdown`.
+//!
+//! A failure (error or caught panic) goes through the node's restart
+//! policy: re-create the node after a doubling backoff, or give up. A node
+//! that gave up keeps draining its inputs so upstream nodes never block
+//! on it, and still ends its output streams, so the run always finishes.
+
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{Receiver, Select};
+use hark_plugin_api::{Message, NodeBox, PluginError, PluginErrorKind, SourceStatus};
+use hdrhistogram::Histogram;
+
+use super::{
+    host_context::{NodeEnv, OutputPorts},
+    NodeReport,
+};
+use crate::{
+    loader::Plugin,
+    pipeline::{raw::RestartPolicy, NodeSpec},
+};
+
+/// A plugin node owned by the host; shut down exactly once.
+pub struct Instance {
+    node: Option<NodeBox>,
+}
+
+impl Instance {
+    /// Creates a node of `spec` through `plugin`.
+    pub fn create(
+        plugin: &Plugin,
+        spec: &NodeSpec,
+        env: &Arc<NodeEnv>,
+    ) -> Result<Instance, PluginError> {
+        let node = plugin.create_node(&spec.kind.name, &spec.config, env.context())?;
+        Ok(Instance { node: Some(node) })
+    }
+
+    fn node(&self) -> &NodeBox {
+        self.node.as_ref().expect("used after shutdown")
+    }
+
+    fn on_message(
+        &mut self,
+        port: u32,
+        message: Message,
+        out: &mut OutputPorts,
+    ) -> Result<(), PluginError> {
+        let node = self.node();
+        let mut emitter = out.emitter();
+        // SAFETY: `state` came from this vtable's plugin and is used by this
+        // thread only; the emitter lives for the call.
+        unsafe { (node.vtable.on_message())(node.state, port, message, &mut emitter) }.into_result()
+    }
+
+    fn produce(&mut self, out: &mut OutputPorts) -> Result<SourceStatus, PluginError> {
+        let node = self.node();
+        let mut emitter = out.emitter();
+        // SAFETY: as in `on_message`.
+        unsafe { (node.vtable.produce())(node.state, &mut emitter) }.into_result()
+    }
+
+    fn flush(&mut self, out: &mut OutputPorts) -> Result<(), PluginError> {
+        let node = self.node();
+        let mut emitter = out.emitter();
+        // SAFETY: as in `on_message`.
+        unsafe { (node.vtable.flush())(node.state, &mut emitter) }.into_result()
+    }
+
+    /// Shuts the node down (idempotent).
+    pub fn shutdown(&mut self) -> Result<(), PluginError> {
+        match self.node.take() {
+            // SAFETY: `state` is not used again after this call.
+            Some(node) => unsafe { (node.vtable.shutdown())(node.state) }.into_result(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown() {
+            tracing::warn!("node shutdown failed: {}", e.message);
+        }
+    }
+}
+
+/// Everything a node thread needs.
+pub struct NodeThread<'p> {
+    /// The node as validated.
+    pub spec: NodeSpec,
+    /// Its plugin (for restarts).
+    pub plugin: &'p Plugin,
+    /// The running instance.
+    pub instance: Instance,
+    /// Host state behind its context.
+    pub env: Arc<NodeEnv>,
+    /// (input port, link receiver) pairs.
+    pub inputs: Vec<(u32, Receiver<Message>)>,
+    /// Output links.
+    pub outputs: OutputPorts,
+    /// Whether to time each call (`--stats`).
+    pub timing: bool,
+}
+
+struct Counters {
+    received: u64,
+    discarded: u64,
+    restarts: u32,
+    failures: u32,
+    failed: Option<String>,
+    histogram: Option<Histogram<u64>>,
+}
+
+impl NodeThread<'_> {
+    /// Runs the node to completion and reports on it.
+    pub fn run(mut self) -> NodeReport {
+        let mut c = Counters {
+            received: 0,
+            discarded: 0,
+            restarts: 0,
+            failures: 0,
+            failed: None,
+            histogram: self
+                .timing
+                .then(|| Histogram::new_with_bounds(1, 600_000_000_000, 2).expect("valid bounds")),
+        };
+        if self.inputs.is_empty() {
+            self.run_source(&mut c);
+        } else {
+            self.run_inputs(&mut c);
+        }
+        if c.failed.is_none() {
+            if let Err(e) = self.instance.flush(&mut self.outputs) {
+                c.failures += 1;
+                c.failed = Some(self.log_failure(&e, "flush"));
+            }
+        }
+        self.outputs.end_streams();
+        if let Err(e) = self.instance.shutdown() {
+            self.log_failure(&e, "shutdown");
+        }
+        NodeReport {
+            name: self.spec.name.clone(),
+            kind: format!("{}/{}", self.spec.plugin, self.spec.kind.name),
+            received: c.received,
+            emitted: self.outputs.emitted,
+            discarded: c.discarded,
+            restarts: c.restarts,
+            failures: c.failures,
+            error: c.failed,
+            histogram: c.histogram,
+            counters: std::mem::take(&mut *self.env.counters.lock()),
+            gauges: std::mem::take(&mut *self.env.gauges.lock()),
+            dropped_on_inputs: 0,
+            queue_high_water: 0,
+        }
+    }
+
+    fn run_source(&mut self, c: &mut Counters) {
+        let stopping = self.outputs.stopping.clone();
+        while !stopping.load(Ordering::Relaxed) {
+            let started = c.histogram.is_some().then(Instant::now);
+            let result = self.instance.produce(&mut self.outputs);
+            record(c, started);
+            match result {
+                Ok(SourceStatus::Continue) => {}
+                Ok(SourceStatus::Finished) => return,
+                // An emit refused because we are stopping is not a failure.
+                Err(_) if stopping.load(Ordering::Relaxed) => return,
+                Err(e) => {
+                    if !self.recover(e, "produce", c) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn run_inputs(&mut self, c: &mut Counters) {
+        let receivers: Vec<Receiver<Message>> =
+            self.inputs.iter().map(|(_, rx)| rx.clone()).collect();
+        let ports: Vec<u32> = self.inputs.iter().map(|(p, _)| *p).collect();
+        let mut open = receivers.len();
+        let mut select = Select::new();
+        for rx in &receivers {
+            select.recv(rx);
+        }
+        while open > 0 {
+            // One input: a plain blocking receive, cheaper than a select.
+            let (index, received) = if receivers.len() == 1 {
+                (0, receivers[0].recv())
+            } else {
+                let op = select.select();
+                let index = op.index();
+                (index, op.recv(&receivers[index]))
+            };
+            let message = match received {
+                Ok(m) if !m.is_end_of_stream() => m,
+                // End of stream, or an upstream that vanished.
+                _ => {
+                    open -= 1;
+                    if receivers.len() > 1 {
+                        select.remove(index);
+                    }
+                    continue;
+                }
+            };
+            c.received += 1;
+            if c.failed.is_some() {
+                c.discarded += 1;
+                continue;
+            }
+            let started = c.histogram.is_some().then(Instant::now);
+            let result = self
+                .instance
+                .on_message(ports[index], message, &mut self.outputs);
+            record(c, started);
+            if let Err(e) = result {
+                self.recover(e, "on_message", c);
+            }
+        }
+    }
+
+    fn log_failure(&self, e: &PluginError, during: &str) -> String {
+        let what = if e.kind == PluginErrorKind::Panicked {
+            "panicked"
+        } else {
+            "failed"
+        };
+        let mut line = format!(
+            "node `{}` ({}) {what} in {during}: {}",
+            self.spec.name, self.spec.kind.name, e.message
+        );
+        if !e.hint.is_empty() {
+            line.push_str(&format!(" (hint: {})", e.hint));
+        }
+        tracing::error!("{line}");
+        line
+    }
+
+    /// Applies the restart policy after failure `e`. Returns whether the
+    /// node runs again.
+    fn recover(&mut self, e: PluginError, during: &str, c: &mut Counters) -> bool {
+        c.failures += 1;
+        let line = self.log_failure(&e, during);
+        let RestartPolicy::OnFailure {
+            max_restarts,
+            backoff_ms,
+        } = self.spec.restart
+        else {
+            c.failed = Some(line);
+            return false;
+        };
+        while c.restarts < max_restarts {
+            let backoff = Duration::from_millis(backoff_ms.saturating_mul(1 << c.restarts.min(16)));
+            c.restarts += 1;
+            tracing::warn!(
+                "restarting node `{}` in {} ms (restart {} of {max_restarts})",
+                self.spec.name,
+                backoff.as_millis(),
+                c.restarts
+            );
+            std::thread::sleep(backoff);
+            let _ = self.instance.shutdown();
+            match Instance::create(self.plugin, &self.spec, &self.env) {
+                Ok(instance) => {
+                    self.instance = instance;
+                    return true;
+                }
+                Err(e) => {
+                    c.failures += 1;
+                    self.log_failure(&e, "create_node (restart)");
+                }
+            }
+        }
+        tracing::error!(
+            "node `{}` gave up after {} restart(s)",
+            self.spec.name,
+            c.restarts
+        );
+        c.failed = Some(line);
+        false
+    }
+}
+
+fn record(c: &mut Counters, started: Option<Instant>) {
+    if let (Some(h), Some(t)) = (&mut c.histogram, started) {
+        h.saturating_record(t.elapsed().as_nanos().max(1) as u64);
+    }
+}

@@ -1,0 +1,12 @@
+//! Stream plumbing.
+//!
+//! - `passthrough`: forwards every message unchanged, optionally logging
+//!   each one. A tap for debugging, and the node `hark bench` chains to
+//!   measure the cost of a hop.
+
+mod passthrough;
+
+hark_sdk::export_plugin! {
+    name: "flow",
+    kinds: [passthrough::Passthrough],
+}

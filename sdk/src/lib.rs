@@ -1,0 +1,101 @@
+//! Write Hark plugins in safe Rust.
+//!
+//! A plugin is a `cdylib` crate that declares node kinds and exports them
+//! with [`export_plugin!`]. The host loads the library, lists its kinds
+//! (`hark plugins`), checks pipeline configs against them (`hark check`) and
+//! runs nodes (`hark run`).
+//!
+//! # Brief overview
+//!
+//! - [`NodeKind`]: a kind of node: its [`KindSpec`] (ports, config fields),
+//!   its [`Settings`] type, and how to create an instance.
+//! - [`Node`]: a running node: `on_message`, `produce` (sources), `flush`,
+//!   `shutdown`.
+//! - [`Outputs`]: how a node emits messages; [`Context`]: what the host
+//!   lends (logging, metrics, directories).
+//! - [`export_plugin!`]: builds the ABI root module and catches every panic
+//!   before it reaches the host (an escaping panic would end the host
+//!   process).
+//!
+//! # Example
+//!
+//! ```ignore
+//! use hark_sdk::prelude::*;
+//!
+//! pub struct Upper;
+//!
+//! impl NodeKind for Upper {
+//!     type Settings = NoSettings;
+//!     type Instance = UpperNode;
+//!     fn spec() -> KindSpec {
+//!         KindSpec::transform("upper", "Upper-cases text")
+//!             .input(Port::text("text"))
+//!             .output(Port::text("text"))
+//!     }
+//!     fn create(_: NoSettings, _: &Context) -> Result<UpperNode, Error> {
+//!         Ok(UpperNode)
+//!     }
+//! }
+//!
+//! pub struct UpperNode;
+//! impl Node for UpperNode {
+//!     fn on_message(&mut self, _port: u32, msg: Message, out: &mut Outputs) -> Result<(), Error> {
+//!         if let Payload::Text(mut t) = msg.payload {
+//!             t.text = t.text.to_uppercase().into();
+//!             out.emit(0, Message::new(msg.meta, Payload::Text(t)))?;
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! hark_sdk::export_plugin! {
+//!     name: "upper-case",
+//!     kinds: [Upper],
+//! }
+//! ```
+//!
+//! # Usage
+//!
+//! Plugin authors depend on this crate only; `hark-plugin-api` (re-exported
+//! as [`api`]) is the raw contract underneath.
+#![deny(missing_docs)]
+
+mod context;
+mod error;
+mod kind;
+mod messages;
+mod node;
+#[doc(hidden)]
+pub mod raw;
+mod settings;
+
+pub use context::Context;
+pub use error::Error;
+pub use kind::{Field, KindSpec, NodeKind, Port};
+pub use messages::{audio_message, text_message};
+pub use node::{Node, Outputs, Produce};
+pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
+
+/// The raw ABI contract, for what the safe layer does not cover.
+pub use hark_plugin_api as api;
+pub use hark_plugin_api::{
+    abi_stable::std_types::{RArc, RString, RVec},
+    AudioConstraints, AudioFrame, ConfigValueKind, ControlEvent, ImageFrame, IntentMessage,
+    LogLevel, Message, MessageMeta, MessageType, Payload, PixelFormat, Slot, TextMessage, Value,
+};
+
+/// Everything a plugin module usually needs.
+pub mod prelude {
+    pub use crate::{
+        audio_message, text_message, Context, ControlEvent, Error, Field, KindSpec, Message,
+        MessageMeta, MessageType, NoSettings, Node, NodeKind, Outputs, Payload, Port, Produce,
+        RArc, RString, RVec, Settings,
+    };
+    pub use serde::{Deserialize, Serialize};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    pub use hark_plugin_api::abi_stable;
+    pub use hark_plugin_api::{PluginModule, PluginModuleRef};
+}

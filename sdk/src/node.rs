@@ -1,0 +1,116 @@
+//! The trait a running node implements, and its output handle.
+
+use hark_plugin_api::{EmitErrorKind, Emitter, Message};
+
+use crate::Error;
+
+/// What a source's [`Node::produce`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Produce {
+    /// Call `produce` again.
+    More,
+    /// The source is exhausted.
+    Finished,
+}
+
+/// A running node.
+///
+/// The host calls these methods from one thread at a time, in this order:
+/// any number of `on_message` (or, for sources, `produce` until it returns
+/// [`Produce::Finished`]), then `flush` once when every input has ended,
+/// then `shutdown`. A panic in any of them is caught by the sdk and reported
+/// to the host as an error; the host's restart policy decides what follows.
+///
+/// ## Overriding default methods
+///
+/// Transforms and sinks override `on_message`; sources override `produce`.
+/// Override `flush` if the node buffers (e.g. a speech-to-text node holding
+/// an unfinished utterance).
+pub trait Node: Send + 'static {
+    /// Handles a message that arrived on input port `port` (the index in the
+    /// kind's [`crate::KindSpec`] inputs).
+    fn on_message(&mut self, port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
+        let _ = (port, message, out);
+        Err(Error::failed("this node takes no input"))
+    }
+
+    /// Sources: produce the next message(s). May block for about one frame,
+    /// never indefinitely.
+    fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
+        let _ = out;
+        Ok(Produce::Finished)
+    }
+
+    /// Every input has ended: emit what is still buffered.
+    fn flush(&mut self, out: &mut Outputs) -> Result<(), Error> {
+        let _ = out;
+        Ok(())
+    }
+
+    /// Releases resources (files, devices). Called once, last.
+    fn shutdown(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Where a node sends messages: output port `i` is the `i`-th output in its
+/// kind's [`crate::KindSpec`].
+pub struct Outputs<'a> {
+    emitter: Option<&'a mut Emitter>,
+    /// Test-harness sink when there is no host emitter.
+    pub(crate) captured: Option<&'a mut Vec<(u32, Message)>>,
+}
+
+impl<'a> Outputs<'a> {
+    pub(crate) fn from_emitter(emitter: &'a mut Emitter) -> Self {
+        Outputs {
+            emitter: Some(emitter),
+            captured: None,
+        }
+    }
+
+    /// Outputs that collect into `sink`, for running a node without a host.
+    pub fn capture(sink: &'a mut Vec<(u32, Message)>) -> Self {
+        Outputs {
+            emitter: None,
+            captured: Some(sink),
+        }
+    }
+
+    /// Sends `message` on output port `port`. Blocks while the downstream
+    /// queue is full (backpressure). Fails if the port does not exist or the
+    /// pipeline is stopping; a source should then return
+    /// [`Produce::Finished`].
+    pub fn emit(&mut self, port: u32, message: Message) -> Result<(), Error> {
+        if let Some(sink) = self.captured.as_deref_mut() {
+            sink.push((port, message));
+            return Ok(());
+        }
+        let emitter = self
+            .emitter
+            .as_deref_mut()
+            .expect("outputs without emitter");
+        emitter.emit(port, message).map_err(|e| match e.kind {
+            EmitErrorKind::Stopping => Error::failed("the pipeline is stopping"),
+            EmitErrorKind::InvalidPort => Error::failed(e.message.into_string()),
+        })
+    }
+
+    /// Like [`Outputs::emit`], but reports a stopping pipeline as `Ok(false)`
+    /// instead of an error, which is what a source loop wants.
+    pub fn try_emit(&mut self, port: u32, message: Message) -> Result<bool, Error> {
+        if let Some(sink) = self.captured.as_deref_mut() {
+            sink.push((port, message));
+            return Ok(true);
+        }
+        let emitter = self
+            .emitter
+            .as_deref_mut()
+            .expect("outputs without emitter");
+        match emitter.emit(port, message) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind == EmitErrorKind::Stopping => Ok(false),
+            Err(e) => Err(Error::failed(e.message.into_string())),
+        }
+    }
+}
