@@ -106,8 +106,18 @@ pub fn parse_settings<S: Settings>(text: &str) -> Result<S, ConfigIssue> {
         }
     }
     let settings: S = ron::from_str(text).map_err(|e| {
-        let mut issue = ConfigIssue::whole(e.code.to_string());
-        issue.position = Some((e.position.line as u32, e.position.col as u32));
+        let position = (e.position.line as u32, e.position.col as u32);
+        // Name the field whose value is at fault, when the error is there.
+        let field = present.iter().rev().find(|f| f.value_at <= position);
+        let message = match field {
+            Some(f) => format!("`{}`: {}", f.name, lowercase_first(&e.code.to_string())),
+            None => e.code.to_string(),
+        };
+        let mut issue = ConfigIssue::whole(message);
+        issue.position = Some(position);
+        if let Some(f) = field.and_then(|f| fields.iter().find(|d| d.name == f.name)) {
+            issue.hint = format!("`{}` is {} ({})", f.name, f.type_name, f.doc);
+        }
         issue
     })?;
     settings.validate().map_err(|mut issue| {
@@ -119,6 +129,14 @@ pub fn parse_settings<S: Settings>(text: &str) -> Result<S, ConfigIssue> {
         issue
     })?;
     Ok(settings)
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// The default value of every field of `S`, as RON text, by field name.

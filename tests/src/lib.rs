@@ -1,1 +1,141 @@
+//! Helpers for the workspace integration tests: building and locating the
+//! real `hark` binary and plugin libraries, running `hark`, writing WAVs.
+//!
+//! Tests use what a user uses: the binary and `.so` files cargo builds,
+//! loaded from disk. [`ensure_built`] builds them once per test binary
+//! (a no-op when they are fresh).
 
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+    sync::OnceLock,
+};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is in the workspace")
+        .to_path_buf()
+}
+
+/// `target/<profile>` of the running test binary.
+pub fn target_dir() -> PathBuf {
+    // The test binary is target/<profile>/deps/<name>-<hash>.
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// The packages the tests need built.
+const PACKAGES: [&str; 5] = [
+    "hark",
+    "hark-plugin-audio",
+    "hark-plugin-text",
+    "hark-plugin-flow",
+    "hark-fixture-faulty",
+];
+
+/// Builds the `hark` binary, the first-party plugins and the test fixture
+/// plugin, once per test process.
+pub fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(workspace_root())
+            .arg("build")
+            .arg("--quiet");
+        for p in PACKAGES {
+            cmd.args(["-p", p]);
+        }
+        if target_dir().file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build");
+        assert!(status.success(), "cargo build of the test artifacts failed");
+    });
+}
+
+/// The `hark` binary.
+pub fn hark_bin() -> PathBuf {
+    ensure_built();
+    target_dir().join("hark")
+}
+
+/// The shared library of workspace crate `crate_name` (underscores).
+pub fn library(crate_name: &str) -> PathBuf {
+    ensure_built();
+    target_dir().join(format!("lib{crate_name}.so"))
+}
+
+/// Runs `hark` with `args` in `cwd`; plugins come from beside the binary
+/// plus the fixture plugin's directory when `with_fixtures`.
+pub fn hark(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(hark_bin())
+        .current_dir(cwd)
+        .args(args)
+        .args(["--color", "never"])
+        .env_remove("HARK_PLUGIN_PATH")
+        .output()
+        .expect("running hark")
+}
+
+/// A directory holding only the fixture plugin, for `--plugin-path`.
+pub fn fixture_plugin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = target_dir().join("test-fixture-plugins");
+        std::fs::create_dir_all(&dir).expect("fixture dir");
+        std::fs::copy(
+            library("hark_fixture_faulty"),
+            dir.join("libhark_fixture_faulty.so"),
+        )
+        .expect("copy fixture");
+        dir
+    })
+    .clone()
+}
+
+/// Stdout and stderr of `output` as text, for assertion messages.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Writes a 16-bit mono WAV of `samples` at `rate` Hz.
+pub fn write_wav(path: &Path, rate: u32, samples: &[i16]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create wav");
+    for &s in samples {
+        w.write_sample(s).expect("write sample");
+    }
+    w.finalize().expect("finalize wav");
+}
+
+/// `seconds` of a deterministic test signal: a sweep plus pseudo-noise,
+/// covering the whole 16-bit range.
+pub fn test_signal(rate: u32, seconds: f32) -> Vec<i16> {
+    let n = (rate as f32 * seconds) as usize;
+    let mut seed = 0x2545_f491_u32;
+    (0..n)
+        .map(|i| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let t = i as f32 / rate as f32;
+            let sweep = (2.0 * std::f32::consts::PI * (200.0 + 1800.0 * t) * t).sin() * 0.6;
+            let noise = (seed as f32 / u32::MAX as f32 - 0.5) * 0.3;
+            ((sweep + noise) * 32767.0).clamp(-32768.0, 32767.0) as i16
+        })
+        .collect()
+}

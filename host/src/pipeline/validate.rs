@@ -158,11 +158,20 @@ pub fn check(source: &PipelineSource, plugins: &PluginSet) -> Result<Pipeline, V
         }
     }
 
-    // Required inputs.
+    // Required inputs. A link that failed to resolve still counts as
+    // linking its target (its own error says what is wrong), and repeated
+    // names are reported as duplicates, not as unlinked.
     for (i, node) in raw.nodes.iter().enumerate() {
         let Some(kind) = kinds[i] else { continue };
-        for (p, port) in kind.inputs.iter().enumerate() {
-            if port.required && !links.iter().any(|l: &LinkSpec| l.to == (i, p)) {
+        if first_seen.get(node.name.value.as_str()) != Some(&i) {
+            continue;
+        }
+        for port in kind.inputs.iter() {
+            let linked = raw
+                .links
+                .iter()
+                .any(|l| l.to.node.value == node.name.value && l.to.port.value == port.name);
+            if port.required && !linked {
                 let mut d = Diagnostic::at(
                     node.name.span.clone(),
                     format!(
