@@ -30,8 +30,13 @@ pub struct WavReaderNode {
 impl WavReaderNode {
     pub(super) fn open(settings: WavReaderSettings) -> Result<Self, Error> {
         let reader = hound::WavReader::open(&settings.path).map_err(|e| {
-            let hint = match e {
-                hound::Error::IoError(_) => "check the `path` setting",
+            let hint = match &e {
+                hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::NotFound => {
+                    "check the `path` setting (relative paths start at the working directory)"
+                }
+                hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+                    "check the file's permissions"
+                }
                 _ => "the file is not a valid WAV file (convert it with e.g. `sox in.x -c 1 -r 16000 out.wav`)",
             };
             Error::failed(format!("cannot read WAV file {}: {e}", settings.path)).with_hint(hint)
