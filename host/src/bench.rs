@@ -5,10 +5,14 @@
 //! runtime, and, in the same run, through a chain of N plain threads
 //! forwarding over crossbeam channels of the same capacity (the baseline).
 //!
-//! - throughput: frames sent back to back; wall time per frame per hop;
+//! A chain of N nodes fed and drained by the benchmark has N + 1 queues;
+//! a *hop* is one message crossing one queue into another thread, so
+//! figures are per frame per queue hop:
+//!
+//! - throughput: frames sent back to back; wall time / frames / (N + 1);
 //! - latency: one frame at a time after 1 ms of idleness (so every thread
-//!   has parked), time from send to arrival, divided by N: this includes
-//!   each thread's wake-up.
+//!   has parked), time from send to arrival / (N + 1): this includes each
+//!   thread's wake-up.
 
 use std::{
     thread,
@@ -33,17 +37,17 @@ use crate::{
 /// `hark bench` arguments.
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Chain lengths to measure.
+    /// Chain lengths (numbers of pass-through nodes) to measure.
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 2, 4, 8])]
-    pub hops: Vec<usize>,
+    pub nodes: Vec<usize>,
     /// Frames per throughput measurement.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 50_000)]
     pub frames: usize,
     /// Frames per latency measurement.
     #[arg(long, default_value_t = 300)]
     pub latency_frames: usize,
-    /// Queue capacity of every link.
-    #[arg(long, default_value_t = 16)]
+    /// Queue capacity of every link (default: the pipeline default).
+    #[arg(long, default_value_t = crate::pipeline::raw::DEFAULT_CAPACITY)]
     pub capacity: usize,
     /// Measurements per configuration; the median is reported.
     #[arg(long, default_value_t = 5)]
@@ -53,11 +57,11 @@ pub struct BenchArgs {
 /// One chain's figures.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
-    /// Throughput: wall ns per frame per hop.
+    /// Throughput: wall ns per frame per queue hop.
     pub ns_per_hop: f64,
-    /// Latency per hop, median, in µs.
+    /// Latency per queue hop, median, in µs.
     pub latency_p50_us: f64,
-    /// Latency per hop, 99th percentile, in µs.
+    /// Latency per queue hop, 99th percentile, in µs.
     pub latency_p99_us: f64,
 }
 
@@ -77,9 +81,10 @@ fn frame() -> Message {
 fn drive(
     input: Sender<Message>,
     output: Receiver<Message>,
-    hops: usize,
+    nodes: usize,
     args: &BenchArgs,
 ) -> Figures {
+    let hops = nodes as f64 + 1.0;
     let template = frame();
     let mut latencies = Vec::with_capacity(args.latency_frames);
     for _ in 0..args.latency_frames {
@@ -87,7 +92,7 @@ fn drive(
         let t = Instant::now();
         input.send(template.clone()).expect("chain alive");
         output.recv().expect("chain alive");
-        latencies.push(t.elapsed().as_nanos() as f64 / hops as f64 / 1e3);
+        latencies.push(t.elapsed().as_nanos() as f64 / hops / 1e3);
     }
     latencies.sort_by(f64::total_cmp);
     let frames = args.frames;
@@ -112,17 +117,17 @@ fn drive(
     let _ = output.recv();
     let quantile = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
     Figures {
-        ns_per_hop: elapsed.as_nanos() as f64 / frames as f64 / hops as f64,
+        ns_per_hop: elapsed.as_nanos() as f64 / frames as f64 / hops,
         latency_p50_us: quantile(0.5),
         latency_p99_us: quantile(0.99),
     }
 }
 
-/// The baseline: `hops` plain threads forwarding over crossbeam channels.
-pub fn plain_chain(hops: usize, args: &BenchArgs) -> Figures {
+/// The baseline: `nodes` plain threads forwarding over crossbeam channels.
+pub fn plain_chain(nodes: usize, args: &BenchArgs) -> Figures {
     let (input, mut rx) = bounded::<Message>(args.capacity);
     let mut threads = Vec::new();
-    for _ in 0..hops {
+    for _ in 0..nodes {
         let (tx, next) = bounded::<Message>(args.capacity);
         let from = rx;
         threads.push(thread::spawn(move || {
@@ -136,7 +141,7 @@ pub fn plain_chain(hops: usize, args: &BenchArgs) -> Figures {
         }));
         rx = next;
     }
-    let figures = drive(input, rx, hops, args);
+    let figures = drive(input, rx, nodes, args);
     for t in threads {
         t.join().expect("baseline thread");
     }
@@ -144,7 +149,7 @@ pub fn plain_chain(hops: usize, args: &BenchArgs) -> Figures {
 }
 
 /// The same chain as `flow/passthrough` plugin nodes in the runtime.
-pub fn hark_chain(hops: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<Figures, String> {
+pub fn hark_chain(nodes: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<Figures, String> {
     let plugin = plugins
         .get("flow")
         .ok_or("the `flow` plugin is not loaded (build it: cargo build -p hark-plugin-flow)")?;
@@ -153,7 +158,7 @@ pub fn hark_chain(hops: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<
         .ok_or("`flow` has no `passthrough` kind")?;
     let pipeline = Pipeline {
         description: None,
-        nodes: (0..hops)
+        nodes: (0..nodes)
             .map(|i| NodeSpec {
                 name: format!("hop{i}"),
                 plugin: "flow".into(),
@@ -162,7 +167,7 @@ pub fn hark_chain(hops: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<
                 restart: RestartPolicy::Never,
             })
             .collect(),
-        links: (1..hops)
+        links: (1..nodes)
             .map(|i| LinkSpec {
                 from: (i - 1, 0),
                 to: (i, 0),
@@ -175,12 +180,12 @@ pub fn hark_chain(hops: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<
     let (tap, output) = bounded::<Message>(args.capacity);
     let options = RunOptions {
         feeds: vec![(0, 0, feed)],
-        taps: vec![(hops - 1, 0, tap)],
+        taps: vec![(nodes - 1, 0, tap)],
         ..RunOptions::default()
     };
     thread::scope(|scope| {
         let runner = scope.spawn(|| runtime::run(&pipeline, plugins, &options));
-        let figures = drive(input, output, hops, args);
+        let figures = drive(input, output, nodes, args);
         match runner.join().expect("runtime thread") {
             Ok(report) if report.failures().is_empty() => Ok(figures),
             Ok(report) => Err(report.failures().join("; ")),
@@ -205,7 +210,8 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
         args.capacity, args.frames, args.latency_frames, args.repeat
     );
     println!(
-        "{:>4} | {:>14} {:>14} {:>6} | {:>20} {:>20}",
+        "{:>5} {:>4} | {:>12} {:>12} {:>6} | {:>20} {:>20}",
+        "nodes",
         "hops",
         "plain ns/hop",
         "hark ns/hop",
@@ -213,16 +219,16 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
         "plain lat p50/p99 µs",
         "hark lat p50/p99 µs"
     );
-    for &hops in &args.hops {
-        if hops == 0 {
+    for &nodes in &args.nodes {
+        if nodes == 0 {
             continue;
         }
         let mut plain = Vec::new();
         let mut hark = Vec::new();
         for _ in 0..args.repeat.max(1) {
             // Interleave so that machine noise hits both alike.
-            plain.push(plain_chain(hops, args));
-            match hark_chain(hops, args, plugins) {
+            plain.push(plain_chain(nodes, args));
+            match hark_chain(nodes, args, plugins) {
                 Ok(f) => hark.push(f),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -232,8 +238,9 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
         }
         let (p, h) = (median(plain), median(hark));
         println!(
-            "{:>4} | {:>14.0} {:>14.0} {:>6.2} | {:>9.1} / {:>8.1} {:>9.1} / {:>8.1}",
-            hops,
+            "{:>5} {:>4} | {:>12.0} {:>12.0} {:>6.2} | {:>9.1} / {:>8.1} {:>9.1} / {:>8.1}",
+            nodes,
+            nodes + 1,
             p.ns_per_hop,
             h.ns_per_hop,
             h.ns_per_hop / p.ns_per_hop,

@@ -40,9 +40,9 @@
 //! pub struct UpperNode;
 //! impl Node for UpperNode {
 //!     fn on_message(&mut self, _port: u32, msg: Message, out: &mut Outputs) -> Result<(), Error> {
-//!         if let Payload::Text(mut t) = msg.payload {
-//!             t.text = t.text.to_uppercase().into();
-//!             out.emit(0, Message::new(msg.meta, Payload::Text(t)))?;
+//!         if let Payload::Text(t) = &msg.payload {
+//!             let upper = text_message(msg.meta, t.text.to_uppercase());
+//!             out.emit(0, upper)?;
 //!         }
 //!         Ok(())
 //!     }
@@ -79,7 +79,7 @@ pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settin
 /// The raw ABI contract, for what the safe layer does not cover.
 pub use hark_plugin_api as api;
 pub use hark_plugin_api::{
-    abi_stable::std_types::{RArc, RString, RVec},
+    abi_stable::std_types::{RArc, RBox, RString, RVec},
     AudioConstraints, AudioFrame, ConfigValueKind, ControlEvent, ImageFrame, IntentMessage,
     LogLevel, Message, MessageMeta, MessageType, Payload, PixelFormat, Slot, TextMessage, Value,
 };
@@ -89,7 +89,7 @@ pub mod prelude {
     pub use crate::{
         audio_message, text_message, Context, ControlEvent, Error, Field, KindSpec, Message,
         MessageMeta, MessageType, NoSettings, Node, NodeKind, Outputs, Payload, Port, Produce,
-        RArc, RString, RVec, Settings,
+        RArc, RBox, RString, RVec, Settings,
     };
     pub use serde::{Deserialize, Serialize};
 }

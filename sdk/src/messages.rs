@@ -1,7 +1,7 @@
 //! Constructors for common messages.
 
 use hark_plugin_api::{
-    abi_stable::std_types::{RArc, RString, RVec},
+    abi_stable::std_types::{RArc, RBox, RString, RVec},
     AudioFrame, Message, MessageMeta, Payload, TextMessage,
 };
 
@@ -26,11 +26,11 @@ pub fn audio_message(
 pub fn text_message(meta: MessageMeta, text: impl Into<String>) -> Message {
     Message::new(
         meta,
-        Payload::Text(TextMessage {
+        Payload::Text(RBox::new(TextMessage {
             text: RString::from(text.into()),
             is_final: true,
             language: RString::new(),
             confidence: 1.0,
-        }),
+        })),
     )
 }

@@ -38,12 +38,15 @@ pub struct PluginInfo {
     pub kinds: &'static [KindEntry],
 }
 
+/// Creates a type-erased node from config text and the host context.
+type CreateFn = fn(&str, HostContext) -> Result<Box<dyn Node>, PluginError>;
+
 /// One node kind, type-erased.
 pub struct KindEntry {
     spec: fn() -> crate::KindSpec,
     descriptor: fn() -> hark_plugin_api::NodeKindDescriptor,
     check: fn(&str) -> Result<(), PluginError>,
-    create: fn(&str, HostContext) -> Result<Box<dyn Node>, PluginError>,
+    create: CreateFn,
 }
 
 impl KindEntry {

@@ -74,10 +74,10 @@ impl Node for TemplateNode {
                 Piece::Text => rendered.push_str(&text),
             }
         }
-        let payload = Payload::Text(TextMessage {
+        let payload = Payload::Text(RBox::new(TextMessage {
             text: rendered.into(),
-            ..input
-        });
+            ..RBox::into_inner(input)
+        }));
         out.emit(0, Message::new(message.meta, payload))
     }
 }
