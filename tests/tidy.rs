@@ -59,3 +59,51 @@ fn every_source_file_has_a_module_doc() {
         "files without a `//!` module doc: {missing:?}"
     );
 }
+
+/// FNV-1a over the plugin-api sources (paths and contents, sorted).
+fn plugin_api_source_hash() -> String {
+    let dir = workspace_root().join("plugin-api/src");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for file in files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\r\n", "\n");
+        for byte in name.bytes().chain(text.bytes()) {
+            hash ^= byte as u64;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The ABI cannot change without docs/abi.md (and so a decision about the
+/// version number) changing with it.
+#[test]
+fn abi_changes_are_recorded_in_docs_abi() {
+    let root = workspace_root();
+    let doc = std::fs::read_to_string(root.join("docs/abi.md")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("plugin-api/Cargo.toml")).unwrap();
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap();
+    let hash = plugin_api_source_hash();
+    assert!(
+        doc.contains(&format!("Current ABI version: **{version}**")),
+        "docs/abi.md must state `Current ABI version: **{version}**`"
+    );
+    assert!(
+        doc.contains(&format!("plugin-api source hash: `{hash}`")),
+        "plugin-api/src changed. Decide with docs/abi.md whether the change is compatible \
+         (fields added below a last_prefix_field marker: bump the minor version) or not \
+         (bump the major version), update plugin-api/Cargo.toml and docs/abi.md, and record \
+         `plugin-api source hash: `{hash}`` there"
+    );
+}
