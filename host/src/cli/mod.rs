@@ -35,7 +35,7 @@ Logging: HARK_LOG=debug (or any tracing filter, e.g. HARK_LOG=plugin=debug).";
 /// Plugins (shared libraries) offer node kinds; a pipeline file (RON)
 /// connects nodes; `hark run` runs it.
 #[derive(Parser, Debug)]
-#[command(name = "hark", version, about, long_about = None, after_help = AFTER_HELP)]
+#[command(name = "hark", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// Directory to search for plugins, before HARK_PLUGIN_PATH and the
     /// binary's directory (repeatable; `:`-separated lists work too).

@@ -307,3 +307,36 @@ fn kind_info(k: &hark_plugin_api::NodeKindDescriptor) -> KindInfo {
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hark_plugin_api::abi_stable::sabi_types::VersionNumber;
+
+    use super::*;
+
+    #[test]
+    fn a_different_major_version_names_both_versions_and_the_fix() {
+        let error = LibraryError::IncompatibleVersionNumber {
+            library_name: "hark plugin",
+            expected_version: VersionNumber {
+                major: 1,
+                minor: 0,
+                patch: 0,
+            },
+            actual_version: VersionNumber {
+                major: 2,
+                minor: 1,
+                patch: 0,
+            },
+        };
+        let rejection = abi_rejection(Path::new("libx.so"), "2.1.0", error);
+        assert_eq!(
+            rejection.reason,
+            format!(
+                "ABI mismatch: the plugin was built for Hark plugin ABI 2.1.0, this host speaks ABI {}; \
+                 rebuild the plugin against hark-plugin-api 1.x",
+                hark_plugin_api::ABI_VERSION
+            )
+        );
+    }
+}
