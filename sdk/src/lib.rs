@@ -16,6 +16,7 @@
 //! - [`export_plugin!`]: builds the ABI root module and catches every panic
 //!   before it reaches the host (an escaping panic would end the host
 //!   process).
+//! - [`testing::Harness`]: runs a node without the host, for unit tests.
 //!
 //! # Example
 //!
@@ -68,6 +69,7 @@ mod node;
 #[doc(hidden)]
 pub mod raw;
 mod settings;
+pub mod testing;
 
 pub use context::Context;
 pub use error::Error;

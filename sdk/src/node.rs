@@ -55,26 +55,16 @@ pub trait Node: Send + 'static {
 
 /// Where a node sends messages: output port `i` is the `i`-th output in its
 /// kind's [`crate::KindSpec`].
+///
+/// To run a node without the host (unit tests), use
+/// [`crate::testing::Harness`].
 pub struct Outputs<'a> {
-    emitter: Option<&'a mut Emitter>,
-    /// Test-harness sink when there is no host emitter.
-    pub(crate) captured: Option<&'a mut Vec<(u32, Message)>>,
+    emitter: &'a mut Emitter,
 }
 
 impl<'a> Outputs<'a> {
     pub(crate) fn from_emitter(emitter: &'a mut Emitter) -> Self {
-        Outputs {
-            emitter: Some(emitter),
-            captured: None,
-        }
-    }
-
-    /// Outputs that collect into `sink`, for running a node without a host.
-    pub fn capture(sink: &'a mut Vec<(u32, Message)>) -> Self {
-        Outputs {
-            emitter: None,
-            captured: Some(sink),
-        }
+        Outputs { emitter }
     }
 
     /// Sends `message` on output port `port`. Blocks while the downstream
@@ -82,15 +72,7 @@ impl<'a> Outputs<'a> {
     /// pipeline is stopping; a source should then return
     /// [`Produce::Finished`].
     pub fn emit(&mut self, port: u32, message: Message) -> Result<(), Error> {
-        if let Some(sink) = self.captured.as_deref_mut() {
-            sink.push((port, message));
-            return Ok(());
-        }
-        let emitter = self
-            .emitter
-            .as_deref_mut()
-            .expect("outputs without emitter");
-        emitter.emit(port, message).map_err(|e| match e.kind {
+        self.emitter.emit(port, message).map_err(|e| match e.kind {
             EmitErrorKind::Stopping => Error::failed("the pipeline is stopping"),
             EmitErrorKind::InvalidPort => Error::failed(e.message.into_string()),
         })
@@ -99,15 +81,7 @@ impl<'a> Outputs<'a> {
     /// Like [`Outputs::emit`], but reports a stopping pipeline as `Ok(false)`
     /// instead of an error, which is what a source loop wants.
     pub fn try_emit(&mut self, port: u32, message: Message) -> Result<bool, Error> {
-        if let Some(sink) = self.captured.as_deref_mut() {
-            sink.push((port, message));
-            return Ok(true);
-        }
-        let emitter = self
-            .emitter
-            .as_deref_mut()
-            .expect("outputs without emitter");
-        match emitter.emit(port, message) {
+        match self.emitter.emit(port, message) {
             Ok(()) => Ok(true),
             Err(e) if e.kind == EmitErrorKind::Stopping => Ok(false),
             Err(e) => Err(Error::failed(e.message.into_string())),

@@ -173,14 +173,28 @@ pub fn create_node(
     config: RStr<'_>,
     host: HostContext,
 ) -> RResult<NodeBox, PluginError> {
-    guarded("create_node", || {
-        let node = (find_kind(info, kind.as_str())?.create)(config.as_str(), host)?;
-        let state = Box::into_raw(Box::new(node)) as *mut c_void;
-        Ok(NodeBox {
-            state,
-            vtable: node_vtable(),
+    match find_kind(info, kind.as_str()) {
+        Ok(entry) => entry.create_node(config.as_str(), host),
+        Err(e) => RErr(e),
+    }
+}
+
+impl KindEntry {
+    /// Creates a node of this kind behind the sdk's node vtable.
+    pub(crate) fn create_node(
+        &self,
+        config: &str,
+        host: HostContext,
+    ) -> RResult<NodeBox, PluginError> {
+        guarded("create_node", || {
+            let node = (self.create)(config, host)?;
+            let state = Box::into_raw(Box::new(node)) as *mut c_void;
+            Ok(NodeBox {
+                state,
+                vtable: node_vtable(),
+            })
         })
-    })
+    }
 }
 
 /// The one vtable shared by every node built with the sdk.

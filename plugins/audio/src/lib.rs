@@ -6,9 +6,9 @@
 //!
 //! Microphone and speaker nodes (cpal) join this plugin with the voice path.
 
-mod gain;
-mod wav_reader;
-mod wav_writer;
+pub mod gain;
+pub mod wav_reader;
+pub mod wav_writer;
 
 hark_sdk::export_plugin! {
     name: "audio",

@@ -4,7 +4,7 @@
 //!   each one. A tap for debugging, and the node `hark bench` chains to
 //!   measure the cost of a hop.
 
-mod passthrough;
+pub mod passthrough;
 
 hark_sdk::export_plugin! {
     name: "flow",

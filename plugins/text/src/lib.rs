@@ -6,9 +6,9 @@
 //!   (text as is; other messages in a readable one-line form).
 //! - `template`: rewrites text through a template (`"You said: {text}"`).
 
-mod lines_in;
-mod lines_out;
-mod template;
+pub mod lines_in;
+pub mod lines_out;
+pub mod template;
 
 hark_sdk::export_plugin! {
     name: "text",

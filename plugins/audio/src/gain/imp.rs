@@ -33,21 +33,3 @@ impl Node for GainNode {
         out.emit(0, Message::new(message.meta, Payload::Audio(frame)))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn six_db_doubles() {
-        let mut node = GainNode::new(6.0206);
-        let mut sink = Vec::new();
-        let msg = audio_message(MessageMeta::default(), 16000, 1, vec![0.25, -0.1]);
-        node.on_message(0, msg, &mut Outputs::capture(&mut sink))
-            .unwrap();
-        let Payload::Audio(a) = &sink[0].1.payload else {
-            panic!()
-        };
-        assert!((a.samples[0] - 0.5).abs() < 1e-4 && (a.samples[1] + 0.2).abs() < 1e-4);
-    }
-}
