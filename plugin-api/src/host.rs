@@ -9,6 +9,7 @@
 use std::ffi::c_void;
 
 use abi_stable::{
+    prefix_type::PrefixTypeTrait,
     std_types::{RStr, RString},
     StableAbi,
 };
@@ -63,6 +64,40 @@ pub struct HostVTable {
     // New fields go BELOW this one only (see docs/abi.md).
     #[sabi(last_prefix_field)]
     pub node_name: unsafe extern "C" fn(env: *const c_void) -> RString,
+
+    /// Only with the `test-extended-abi` feature: a field as a later minor
+    /// version would add it, for hark's ABI compatibility tests.
+    #[cfg(feature = "test-extended-abi")]
+    pub extension_probe: unsafe extern "C" fn(env: *const c_void) -> u32,
+}
+
+#[cfg(feature = "test-extended-abi")]
+unsafe extern "C" fn extension_probe(_env: *const c_void) -> u32 {
+    42
+}
+
+impl HostVTable {
+    /// The vtable, in the form passed across the boundary (leaked: a host
+    /// makes one per process). Fields that a later minor version adds get
+    /// a parameter here in that version.
+    pub fn new_ref(
+        log: unsafe extern "C" fn(env: *const c_void, level: LogLevel, message: RStr<'_>),
+        counter_add: unsafe extern "C" fn(env: *const c_void, name: RStr<'_>, delta: u64),
+        gauge_set: unsafe extern "C" fn(env: *const c_void, name: RStr<'_>, value: f64),
+        directory: unsafe extern "C" fn(env: *const c_void, which: Directory) -> RString,
+        node_name: unsafe extern "C" fn(env: *const c_void) -> RString,
+    ) -> HostVTableRef {
+        HostVTable {
+            log,
+            counter_add,
+            gauge_set,
+            directory,
+            node_name,
+            #[cfg(feature = "test-extended-abi")]
+            extension_probe,
+        }
+        .leak_into_prefix()
+    }
 }
 
 /// A handle to the host, given to a node when it is created.

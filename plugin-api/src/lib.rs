@@ -38,6 +38,7 @@
 //! and `core` appears in this crate's public API.
 #![deny(missing_docs)]
 
+pub mod baseline;
 mod descriptor;
 mod error;
 mod host;
@@ -104,6 +105,44 @@ pub struct PluginModule {
         config: RStr<'_>,
         host: HostContext,
     ) -> RResult<NodeBox, PluginError>,
+
+    /// Only with the `test-extended-abi` feature: a field as a later minor
+    /// version would add it, for hark's ABI compatibility tests.
+    #[cfg(feature = "test-extended-abi")]
+    pub extension_probe: extern "C" fn() -> u32,
+}
+
+#[cfg(feature = "test-extended-abi")]
+extern "C" fn extension_probe() -> u32 {
+    42
+}
+
+/// Signature of [`PluginModule::create_node`].
+pub type CreateNodeFn = extern "C" fn(
+    kind: RStr<'_>,
+    config: RStr<'_>,
+    host: HostContext,
+) -> RResult<NodeBox, PluginError>;
+
+impl PluginModule {
+    /// The root module, in the form a plugin exports (leaked: one per
+    /// library). Fields that a later minor version adds get a parameter
+    /// here in that version.
+    pub fn new_ref(
+        describe: extern "C" fn() -> RResult<PluginDescriptor, PluginError>,
+        check_config: extern "C" fn(kind: RStr<'_>, config: RStr<'_>) -> RResult<(), PluginError>,
+        create_node: CreateNodeFn,
+    ) -> PluginModuleRef {
+        use abi_stable::prefix_type::PrefixTypeTrait;
+        PluginModule {
+            describe,
+            check_config,
+            create_node,
+            #[cfg(feature = "test-extended-abi")]
+            extension_probe,
+        }
+        .leak_into_prefix()
+    }
 }
 
 impl RootModule for PluginModuleRef {

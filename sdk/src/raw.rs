@@ -296,7 +296,6 @@ macro_rules! export_plugin {
         const _: () = {
             use $crate::__private::abi_stable::{
                 library::{LibHeader, RootModuleResult, CheckTypeLayout},
-                prefix_type::PrefixTypeTrait,
                 std_types::{RResult, RStr},
             };
             use $crate::api::{HostContext, NodeBox, PluginDescriptor, PluginError};
@@ -315,12 +314,7 @@ macro_rules! export_plugin {
                 $crate::raw::create_node(&__HARK_PLUGIN_INFO, kind, config, host)
             }
             fn root_module() -> $crate::__private::PluginModuleRef {
-                $crate::__private::PluginModule {
-                    describe,
-                    check_config,
-                    create_node,
-                }
-                .leak_into_prefix()
+                $crate::__private::PluginModule::new_ref(describe, check_config, create_node)
             }
             extern "C" fn erased_root_module() -> RootModuleResult {
                 $crate::__private::abi_stable::library::__call_root_module_loader(root_module)

@@ -99,6 +99,37 @@ pub fn fixture_plugin_dir() -> PathBuf {
     .clone()
 }
 
+/// Builds a fixture crate of `tests/fixtures/` that is deliberately not a
+/// workspace member (it enables a test-only plugin-api feature), with the
+/// workspace's lockfile and target directory so that only the crates the
+/// feature changes are compiled. Returns the target directory it built in.
+pub fn build_fixture_crate(name: &str) -> PathBuf {
+    // One build per fixture per test process, one at a time (they share
+    // the lockfile copy and the target directory).
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.iter().any(|b| b == name) {
+        return target_dir();
+    }
+    let root = workspace_root();
+    let fixture = root.join("tests/fixtures").join(name);
+    std::fs::copy(root.join("Cargo.lock"), fixture.join("Cargo.lock")).expect("copy Cargo.lock");
+    let target = target_dir();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--offline", "--manifest-path"])
+        .arg(fixture.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target.parent().expect("target/<profile>"));
+    if target.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("running cargo build");
+    assert!(status.success(), "building the fixture crate {name} failed");
+    built.push(name.to_string());
+    target
+}
+
 /// Stdout and stderr of `output` as text, for assertion messages.
 pub fn text(output: &Output) -> (String, String) {
     (

@@ -9,9 +9,11 @@
 //! loading never aborts the host.
 //!
 //! **Architecture Invariant:** each library is loaded with `libloading` and
-//! its root module obtained through `LibHeader::init_root_module`, never
-//! with `abi_stable`'s `load_from_*`, which caches one library per
-//! root-module type (a second plugin would silently be the first one).
+//! its root module obtained through its own `LibHeader`, never with
+//! `abi_stable`'s `load_from_*`, which caches one library per root-module
+//! type (a second plugin would silently be the first one). Its layout is
+//! checked against `hark_plugin_api::baseline` (the ABI's first minor
+//! version), so hosts of later minor versions still load older plugins.
 //! Libraries are never unloaded: node vtables and strings point into them.
 
 mod abi_error;
@@ -236,8 +238,18 @@ fn load_plugin(path: &Path) -> Result<Plugin, Rejection> {
     std::mem::forget(library);
 
     let plugin_abi = header.version_strings().to_string();
-    let module = header
-        .init_root_module::<PluginModuleRef>()
+    // Check the layout against the ABI's first minor version, which every
+    // plugin of this major version extends (abi_stable would refuse a
+    // plugin with fewer fields than this host's own types: see
+    // `hark_plugin_api::baseline`), then read the module through the
+    // current types, whose accessors return `None` for missing fields.
+    header
+        .ensure_layout::<hark_plugin_api::baseline::PluginModuleRef>()
+        .map_err(|e| abi_rejection(path, &plugin_abi, e))?;
+    // SAFETY: the layout was checked just above against the 1.0 types, of
+    // which `PluginModuleRef` is a compatible extension (a test in
+    // plugin-api checks that).
+    let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         .map_err(|e| abi_rejection(path, &plugin_abi, e))?;
 
     let descriptor = (module.describe())()

@@ -57,16 +57,7 @@ impl NodeEnv {
 
 fn host_vtable() -> HostVTableRef {
     static VTABLE: OnceLock<HostVTableRef> = OnceLock::new();
-    *VTABLE.get_or_init(|| {
-        HostVTable {
-            log,
-            counter_add,
-            gauge_set,
-            directory,
-            node_name,
-        }
-        .leak_into_prefix()
-    })
+    *VTABLE.get_or_init(|| HostVTable::new_ref(log, counter_add, gauge_set, directory, node_name))
 }
 
 /// # Safety
