@@ -382,3 +382,36 @@ fn a_truncated_wav_fails_the_reader_not_the_host() {
     // What was read before the damage was still written out properly.
     assert!(hound::WavReader::open(&output).unwrap().duration() > 0);
 }
+
+#[test]
+fn fan_in_merges_and_fan_out_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), "a1\na2\na3\n").unwrap();
+    std::fs::write(dir.path().join("b.txt"), "b1\nb2\n").unwrap();
+    let pipeline = r#"Pipeline(
+        nodes: {
+            "a": (plugin: "text", kind: "lines-in", config: (path: "a.txt")),
+            "b": (plugin: "text", kind: "lines-in", config: (path: "b.txt")),
+            "merge": (plugin: "flow", kind: "passthrough"),
+            "one": (plugin: "text", kind: "lines-out", config: (path: "one.txt")),
+            "two": (plugin: "text", kind: "lines-out", config: (path: "two.txt")),
+        },
+        links: ["a.text -> merge.in", "b.text -> merge.in", "merge.out -> one.in", "merge.out -> two.in"],
+    )"#;
+    std::fs::write(dir.path().join("p.ron"), pipeline).unwrap();
+    let run = hark(dir.path(), &["run", "p.ron"]);
+    assert!(run.status.success(), "{:?}", text(&run));
+    let one = std::fs::read_to_string(dir.path().join("one.txt")).unwrap();
+    let two = std::fs::read_to_string(dir.path().join("two.txt")).unwrap();
+    assert_eq!(one, two, "both branches get every message");
+    let mut lines: Vec<&str> = one.lines().collect();
+    // Each source's order is kept; the two are interleaved in arrival order.
+    let a: Vec<_> = lines
+        .iter()
+        .filter(|l| l.starts_with('a'))
+        .copied()
+        .collect();
+    assert_eq!(a, ["a1", "a2", "a3"]);
+    lines.sort_unstable();
+    assert_eq!(lines, ["a1", "a2", "a3", "b1", "b2"]);
+}

@@ -107,3 +107,44 @@ fn abi_changes_are_recorded_in_docs_abi() {
          `plugin-api source hash: `{hash}`` there"
     );
 }
+
+/// Dependencies point one way: plugins depend on the sdk only (never on the
+/// host or the raw ABI crate), the sdk never on the host, the ABI crate on
+/// abi_stable only.
+#[test]
+fn crate_dependencies_point_one_way() {
+    let root = workspace_root();
+    let dependencies = |manifest: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(root.join(manifest)).unwrap();
+        let section = text.split("[dependencies]").nth(1).unwrap_or("");
+        let section = section.split("\n[").next().unwrap();
+        section
+            .lines()
+            .filter_map(|l| l.split(['=', '.']).next())
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty() && !name.starts_with('#'))
+            .collect()
+    };
+    assert_eq!(dependencies("plugin-api/Cargo.toml"), ["abi_stable"]);
+    let sdk = dependencies("sdk/Cargo.toml");
+    assert!(
+        !sdk.contains(&"hark".to_string()),
+        "sdk depends on the host: {sdk:?}"
+    );
+    for entry in std::fs::read_dir(root.join("plugins")).unwrap() {
+        let dir = entry.unwrap().path();
+        let manifest = dir.join("Cargo.toml");
+        let relative = manifest.strip_prefix(&root).unwrap().display().to_string();
+        let deps = dependencies(&relative);
+        assert!(
+            deps.contains(&"hark-sdk".to_string()),
+            "{relative} must depend on hark-sdk"
+        );
+        for forbidden in ["hark", "hark-plugin-api", "abi_stable"] {
+            assert!(
+                !deps.contains(&forbidden.to_string()),
+                "{relative} depends on {forbidden}: plugins use hark-sdk only"
+            );
+        }
+    }
+}
