@@ -15,6 +15,7 @@ use crate::quant::{BlockQ4_0, BlockQ8_0};
 /// The product of two blocks' f16 scales, converted with F16C (the `half`
 /// crate's portable conversion costs more than the block's whole dot
 /// product here).
+#[inline]
 #[target_feature(enable = "avx2,f16c")]
 fn scales(w: u16, a: u16) -> __m256 {
     let both = _mm_cvtph_ps(_mm_cvtsi32_si128((w as u32 | (a as u32) << 16) as i32));
@@ -23,6 +24,7 @@ fn scales(w: u16, a: u16) -> __m256 {
 }
 
 /// Horizontal sum of 8 f32 lanes.
+#[inline]
 #[target_feature(enable = "avx2,fma")]
 fn hsum(v: __m256) -> f32 {
     let lo = _mm256_castps256_ps128(v);
@@ -34,6 +36,7 @@ fn hsum(v: __m256) -> f32 {
 }
 
 /// The 32 quants of a Q8_0 block.
+#[inline]
 #[target_feature(enable = "avx2")]
 fn load_q8(block: &BlockQ8_0) -> __m256i {
     // SAFETY: `qs` is 32 readable bytes; unaligned loads are allowed.
@@ -41,6 +44,7 @@ fn load_q8(block: &BlockQ8_0) -> __m256i {
 }
 
 /// The 32 quants of a Q4_0 block, as i8 in -8..=7, in value order.
+#[inline]
 #[target_feature(enable = "avx2")]
 fn load_q4(block: &BlockQ4_0) -> __m256i {
     // SAFETY: `qs` is 16 readable bytes; unaligned loads are allowed.
@@ -52,6 +56,7 @@ fn load_q4(block: &BlockQ4_0) -> __m256i {
 }
 
 /// Integer dot product of two blocks of 32 i8, as 8 i32 lanes (AVX2).
+#[inline]
 #[target_feature(enable = "avx2")]
 fn block_dot_avx2(w: __m256i, a: __m256i) -> __m256i {
     let abs_w = _mm256_sign_epi8(w, w);
@@ -61,6 +66,7 @@ fn block_dot_avx2(w: __m256i, a: __m256i) -> __m256i {
 }
 
 /// Integer dot product of two blocks of 32 i8, as 8 i32 lanes (VNNI).
+#[inline]
 #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn block_dot_vnni(w: __m256i, a: __m256i) -> __m256i {
     let abs_w = _mm256_sign_epi8(w, w);
