@@ -157,7 +157,7 @@ pub fn dequantize_row_q4_0(blocks: &[BlockQ4_0], out: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::tests::random;
+    use crate::testutil::random;
 
     /// Quantizes and dequantizes rows of awkward lengths through `round_trip`
     /// and checks every value against `bound(amax of its block)`.

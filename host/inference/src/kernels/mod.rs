@@ -1,24 +1,33 @@
-//! Dot-product kernels, one set per SIMD variant, picked at run time.
+//! Matrix-product kernels, one set per SIMD variant, picked at run time.
 //!
-//! Every kernel computes the dot product of one weight row (Q8_0 or Q4_0
-//! blocks) with one activation row quantized to Q8_0: per block, an
-//! integer dot product of the 32 quants, scaled by both blocks' scales.
-//! The variants differ only in how the integer part is computed:
+//! Every kernel multiplies a range of 16-row weight panels (see
+//! `matrix.rs` for the layout) by all activation rows: per block of 32
+//! columns, an exact integer dot product of the quants, scaled by the
+//! weight and activation scales and accumulated in f32. The variants
+//! differ only in how the integer part is computed:
 //!
-//! - `scalar`: plain Rust, the reference;
-//! - `avx2`: ggml's sign trick (`|w|` as u8 times `a·sign(w)` as i8 with
-//!   `vpmaddubsw`, then `vpmaddwd`);
-//! - `avx512vnni`: the same operands into one `vpdpbusd`.
+//! - `scalar`: plain Rust over the panel layout, the reference;
+//! - `avx2`: `vpmaddubsw` (u8 × i8 → i16 pairs) + `vpmaddwd`, with ggml's
+//!   sign trick for 8-bit weights (`|a|` times `w · sign(a)`), 8 rows per
+//!   register;
+//! - `avx512vnni`: one `vpdpbusd` per 4 columns × 16 rows, activations
+//!   offset by +128 to make them unsigned (corrected once per block).
+//!
+//! Register blocking: each weight load serves several activation rows
+//! (4 with VNNI, 2 with AVX2), and independent accumulator chains hide
+//! the multiply-add latency when there is a single activation row (GEMV).
 //!
 //! A [`Kernels`] value can only be made for a variant the CPU supports,
 //! which is what makes calling the `unsafe` `#[target_feature]` functions
-//! behind its safe function pointers sound.
+//! behind its function pointers sound.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
-mod x86;
+mod vnni;
 
-use crate::quant::{BlockQ4_0, BlockQ8_0};
+use crate::matrix::{ActivationBytes, Activations, Out, Panels, QuantFormat, QuantMatrix};
 
 /// A kernel variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,17 +94,20 @@ impl Variant {
     }
 }
 
-/// Dot product of a Q8_0 weight row with a Q8_0 activation row.
-pub type DotQ8 = fn(&[BlockQ8_0], &[BlockQ8_0]) -> f32;
-/// Dot product of a Q4_0 weight row with a Q8_0 activation row.
-pub type DotQ4 = fn(&[BlockQ4_0], &[BlockQ8_0]) -> f32;
+/// Computes the products of a range of panels with all activation rows.
+///
+/// `unsafe`: a variant's function may only be called on a CPU that has its
+/// features (which [`Kernels::for_variant`] checks).
+pub(crate) type PanelsFn = unsafe fn(&QuantMatrix, &Activations, Panels, Out);
 
 /// The kernels of one variant the CPU supports.
 #[derive(Clone, Copy)]
 pub struct Kernels {
     variant: Variant,
-    dot_q8_0: DotQ8,
-    dot_q4_0: DotQ4,
+    q8_0: PanelsFn,
+    q4_0: PanelsFn,
+    i8row: PanelsFn,
+    f32: PanelsFn,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -115,20 +127,26 @@ impl Kernels {
         Some(match variant {
             Variant::Scalar => Kernels {
                 variant,
-                dot_q8_0: scalar::dot_q8_0,
-                dot_q4_0: scalar::dot_q4_0,
+                q8_0: scalar::q8_0,
+                q4_0: scalar::q4_0,
+                i8row: scalar::i8row,
+                f32: scalar::f32,
             },
             #[cfg(target_arch = "x86_64")]
             Variant::Avx2 => Kernels {
                 variant,
-                dot_q8_0: x86::dot_q8_0_avx2,
-                dot_q4_0: x86::dot_q4_0_avx2,
+                q8_0: avx2::q8_0,
+                q4_0: avx2::q4_0,
+                i8row: avx2::i8row,
+                f32: avx2::f32,
             },
             #[cfg(target_arch = "x86_64")]
             Variant::Avx512Vnni => Kernels {
                 variant,
-                dot_q8_0: x86::dot_q8_0_vnni,
-                dot_q4_0: x86::dot_q4_0_vnni,
+                q8_0: vnni::q8_0,
+                q4_0: vnni::q4_0,
+                i8row: vnni::i8row,
+                f32: vnni::f32,
             },
             #[cfg(not(target_arch = "x86_64"))]
             _ => unreachable!("is_supported is false"),
@@ -183,97 +201,33 @@ impl Kernels {
         self.variant
     }
 
-    /// Dot product of a Q8_0 weight row and a Q8_0 activation row of the
-    /// same number of blocks.
-    pub fn dot_q8_0(&self, w: &[BlockQ8_0], a: &[BlockQ8_0]) -> f32 {
-        assert_eq!(w.len(), a.len(), "rows must have the same number of blocks");
-        (self.dot_q8_0)(w, a)
+    /// Which unsigned bytes this variant's kernels read for `format`.
+    pub(crate) fn activation_bytes(&self, format: QuantFormat) -> ActivationBytes {
+        match (self.variant, format) {
+            (_, QuantFormat::Q4_0 | QuantFormat::F32) | (Variant::Scalar, _) => {
+                ActivationBytes::Signed
+            }
+            (Variant::Avx512Vnni, _) => ActivationBytes::Offset,
+            (Variant::Avx2, _) => ActivationBytes::Magnitude,
+        }
     }
 
-    /// Dot product of a Q4_0 weight row and a Q8_0 activation row of the
-    /// same number of blocks.
-    pub fn dot_q4_0(&self, w: &[BlockQ4_0], a: &[BlockQ8_0]) -> f32 {
-        assert_eq!(w.len(), a.len(), "rows must have the same number of blocks");
-        (self.dot_q4_0)(w, a)
+    /// Runs the kernel for `m`'s format over `panels`.
+    pub(crate) fn run_panels(&self, m: &QuantMatrix, acts: &Activations, panels: Panels, out: Out) {
+        let kernel = match m.format {
+            QuantFormat::Q8_0 => self.q8_0,
+            QuantFormat::Q4_0 => self.q4_0,
+            QuantFormat::I8Row => self.i8row,
+            QuantFormat::F32 => self.f32,
+        };
+        // SAFETY: a `Kernels` only exists for a variant the CPU supports.
+        unsafe { kernel(m, acts, panels, out) }
     }
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::quant::{blocks_for, quantize_row_q4_0, quantize_row_q8_0};
-
-    /// Deterministic pseudo-random values in [-scale, scale] (xorshift).
-    pub(crate) fn random(n: usize, seed: u64, scale: f32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-            })
-            .collect()
-    }
-
-    fn supported() -> Vec<Kernels> {
-        Variant::ALL
-            .into_iter()
-            .filter_map(Kernels::for_variant)
-            .collect()
-    }
-
-    /// Every variant the machine supports agrees with the scalar reference,
-    /// on awkward lengths (not multiples of 32, one value, large).
-    #[test]
-    fn every_variant_matches_scalar() {
-        let scalar = Kernels::for_variant(Variant::Scalar).unwrap();
-        let variants = supported();
-        eprintln!(
-            "testing variants: {:?}",
-            variants.iter().map(|k| k.variant()).collect::<Vec<_>>()
-        );
-        for k in [1, 7, 31, 32, 33, 64, 100, 384, 1536, 4099] {
-            for seed in 0..3 {
-                let w = random(k, seed * 31 + k as u64, 2.0);
-                let a = random(k, seed * 17 + 5 + k as u64, 1.0);
-                let n = blocks_for(k);
-                let mut w8 = vec![BlockQ8_0::ZERO; n];
-                let mut w4 = vec![BlockQ4_0::ZERO; n];
-                let mut a8 = vec![BlockQ8_0::ZERO; n];
-                quantize_row_q8_0(&w, &mut w8);
-                quantize_row_q4_0(&w, &mut w4);
-                quantize_row_q8_0(&a, &mut a8);
-                let (r8, r4) = (scalar.dot_q8_0(&w8, &a8), scalar.dot_q4_0(&w4, &a8));
-                for kernels in &variants {
-                    let (v8, v4) = (kernels.dot_q8_0(&w8, &a8), kernels.dot_q4_0(&w4, &a8));
-                    // Same integer sums; only the float accumulation order differs.
-                    let tolerance = 1e-5 * (1.0 + r8.abs().max(r4.abs())) * (n as f32).sqrt();
-                    assert!(
-                        (v8 - r8).abs() <= tolerance,
-                        "{:?} q8 k={k}: {v8} vs {r8}",
-                        kernels.variant()
-                    );
-                    assert!(
-                        (v4 - r4).abs() <= tolerance,
-                        "{:?} q4 k={k}: {v4} vs {r4}",
-                        kernels.variant()
-                    );
-                }
-                // And the quantized result is close to the exact one.
-                let exact: f32 = w.iter().zip(&a).map(|(x, y)| x * y).sum();
-                let magnitude: f32 = w.iter().zip(&a).map(|(x, y)| (x * y).abs()).sum();
-                assert!(
-                    (r8 - exact).abs() <= 0.02 * magnitude + 1e-6,
-                    "q8 k={k}: {r8} vs {exact}"
-                );
-                assert!(
-                    (r4 - exact).abs() <= 0.15 * magnitude + 1e-6,
-                    "q4 k={k}: {r4} vs {exact}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn variants_can_be_forced_by_name() {
