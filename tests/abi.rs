@@ -169,3 +169,52 @@ fn this_minor_plugins_load_in_a_newer_host() {
         );
     }
 }
+
+/// A plugin with the exact 1.0 layout and version (what every plugin
+/// built before the inference core was added exports) loads and runs in
+/// this 1.1 host.
+#[test]
+fn a_plugin_built_for_abi_1_0_loads_and_runs_in_this_host() {
+    let dir = tempfile::tempdir().unwrap();
+    copy(&library("hark_fixture_abi10"), dir.path(), "libabi10.so");
+    let plugin_path = dir.path().to_str().unwrap();
+    let listing = hark(
+        &workspace_root(),
+        &["plugins", "abi10", "--plugin-path", plugin_path],
+    );
+    let (stdout, stderr) = text(&listing);
+    assert!(listing.status.success(), "{stderr}");
+    assert!(stdout.contains("ABI 1.0.0"), "{stdout}");
+
+    let pipeline = dir.path().join("echo.ron");
+    std::fs::write(
+        &pipeline,
+        r#"Pipeline(
+    nodes: {
+        "input": (plugin: "text", kind: "lines-in"),
+        "old": (plugin: "abi10", kind: "echo"),
+        "output": (plugin: "text", kind: "lines-out"),
+    },
+    links: ["input.text -> old.text", "old.text -> output.in"],
+)"#,
+    )
+    .unwrap();
+    let mut child = Command::new(hark_tests::hark_bin())
+        .args([
+            "run",
+            pipeline.to_str().unwrap(),
+            "--plugin-path",
+            plugin_path,
+        ])
+        .env_remove("HARK_PLUGIN_PATH")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout, "1.0:hello\n");
+}

@@ -54,7 +54,7 @@ fn loads_each_plugin_and_reports_every_refused_file() {
     assert!(set.get("flow").unwrap().kind("passthrough").is_some());
     assert!(set.get("text").unwrap().kind("wav-reader").is_none());
     let audio = set.get("audio").unwrap();
-    assert_eq!(audio.abi_version, "1.0.0");
+    assert_eq!(audio.abi_version, hark_plugin_api_version());
     let reader = audio.kind("wav-reader").unwrap();
     let frame_ms = reader.config.iter().find(|f| f.name == "frame_ms").unwrap();
     assert_eq!(
@@ -120,4 +120,10 @@ fn plugins_command_describes_kinds_ports_and_config() {
     let (_, stderr) = text(&unknown);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr.contains("did you mean `audio`?"), "{stderr}");
+}
+
+/// The ABI version this workspace's plugin-api is (first-party plugins are
+/// built with it).
+fn hark_plugin_api_version() -> &'static str {
+    hark_sdk::api::ABI_VERSION
 }

@@ -11,12 +11,18 @@
 //!   renders errors like rustc ([`pipeline::Pipeline`]).
 //! - [`runtime`]: creates the nodes, connects them with bounded
 //!   crossbeam channels and runs one thread per node ([`runtime::run`]).
+//! - [`inference`]: the shared inference core lent to plugins through
+//!   the host context: kernels, shared ONNX models, mapped weight files.
+//! - [`catalog`]: the models Hark can install (pinned registry packages)
+//!   and `hark models fetch`.
 //! - [`bench`]: `hark bench`, the per-hop cost of the runtime.
 //! - [`cli`]: the `hark` command line.
 
 pub mod bench;
+pub mod catalog;
 pub mod cli;
 pub mod dirs;
+pub mod inference;
 pub mod loader;
 pub mod pipeline;
 pub mod runtime;

@@ -21,7 +21,6 @@ use std::ffi::c_void;
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RResult, RStr, RString},
     StableAbi,
@@ -52,7 +51,9 @@ impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}
     const BASE_NAME: &'static str = "hark_plugin";
     const NAME: &'static str = "hark plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    // The ABI version these types are: a module exported through them is
+    // a 1.0 module, whatever version of this crate built it.
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
 }
 
 /// `crate::HostVTable` as of 1.0.

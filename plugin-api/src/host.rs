@@ -1,12 +1,14 @@
 //! What the host lends every node: logging, metrics, directories.
 //!
 //! The context is a pointer to host-owned state plus a prefix-type vtable,
-//! so the host can add capabilities (the shared inference core comes next)
-//! in a minor version without breaking plugins built earlier: an old plugin
+//! so the host can add capabilities (the shared inference core came in
+//! 1.1) in a minor version without breaking plugins built earlier: an old plugin
 //! simply never looks past the fields it knows, and a new plugin in an old
 //! host sees the new accessor return `None`.
 
 use std::ffi::c_void;
+
+use crate::InferenceVTableRef;
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
@@ -65,6 +67,11 @@ pub struct HostVTable {
     #[sabi(last_prefix_field)]
     pub node_name: unsafe extern "C" fn(env: *const c_void) -> RString,
 
+    /// Since 1.1: the shared inference core (quantized kernels, models,
+    /// weight files). Absent in a 1.0 host; `None` in a host that has none
+    /// to lend (e.g. the sdk's test harness by default).
+    pub inference: Option<InferenceVTableRef>,
+
     /// Only with the `test-extended-abi` feature: a field as a later minor
     /// version would add it, for hark's ABI compatibility tests.
     #[cfg(feature = "test-extended-abi")]
@@ -86,6 +93,7 @@ impl HostVTable {
         gauge_set: unsafe extern "C" fn(env: *const c_void, name: RStr<'_>, value: f64),
         directory: unsafe extern "C" fn(env: *const c_void, which: Directory) -> RString,
         node_name: unsafe extern "C" fn(env: *const c_void) -> RString,
+        inference: Option<InferenceVTableRef>,
     ) -> HostVTableRef {
         HostVTable {
             log,
@@ -93,6 +101,7 @@ impl HostVTable {
             gauge_set,
             directory,
             node_name,
+            inference,
             #[cfg(feature = "test-extended-abi")]
             extension_probe,
         }

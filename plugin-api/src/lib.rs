@@ -17,7 +17,8 @@
 //!   control events, structured values).
 //! - [`Emitter`]: how a node sends messages to its output ports.
 //! - [`HostContext`]: what the host lends a node (logging, metrics,
-//!   directories; the shared inference core in a later minor version).
+//!   directories) and, since 1.1, the shared inference core
+//!   ([`InferenceVTable`]: quantized kernels, models, weight files).
 //!
 //! # Usage
 //!
@@ -42,6 +43,7 @@ pub mod baseline;
 mod descriptor;
 mod error;
 mod host;
+mod inference;
 mod message;
 mod node;
 
@@ -51,6 +53,10 @@ pub use descriptor::{
 };
 pub use error::{PluginError, PluginErrorKind};
 pub use host::{Directory, HostContext, HostVTable, HostVTableRef, LogLevel};
+pub use inference::{
+    DType, InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
+    ModelOptions, Tensor, TensorData, TensorSpec, TensorView, WeightFormat, WeightsHandle,
+};
 pub use message::{
     AudioFrame, ControlEvent, ImageFrame, IntentAlternative, IntentMessage, Message, MessageMeta,
     Payload, PixelFormat, Slot, TextMessage, Value, ValueEntry,
@@ -67,7 +73,6 @@ pub use abi_stable;
 use abi_stable::{
     declare_root_module_statics,
     library::RootModule,
-    package_version_strings,
     sabi_types::VersionStrings,
     std_types::{RResult, RStr},
     StableAbi,
@@ -149,5 +154,9 @@ impl RootModule for PluginModuleRef {
     declare_root_module_statics! {PluginModuleRef}
     const BASE_NAME: &'static str = "hark_plugin";
     const NAME: &'static str = "hark plugin";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    #[cfg(not(feature = "test-extended-abi"))]
+    const VERSION_STRINGS: VersionStrings = abi_stable::package_version_strings!();
+    // The test feature plays a later minor version, so it says so.
+    #[cfg(feature = "test-extended-abi")]
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.99.0");
 }

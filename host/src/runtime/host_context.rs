@@ -57,7 +57,16 @@ impl NodeEnv {
 
 fn host_vtable() -> HostVTableRef {
     static VTABLE: OnceLock<HostVTableRef> = OnceLock::new();
-    *VTABLE.get_or_init(|| HostVTable::new_ref(log, counter_add, gauge_set, directory, node_name))
+    *VTABLE.get_or_init(|| {
+        HostVTable::new_ref(
+            log,
+            counter_add,
+            gauge_set,
+            directory,
+            node_name,
+            Some(crate::inference::vtable()),
+        )
+    })
 }
 
 /// # Safety

@@ -27,10 +27,13 @@ use hark_plugin_api::{
         std_types::{ROk, RResult, RStr, RString},
     },
     Directory, EmitError, Emitter, EmitterVTable, EmitterVTableRef, HostContext, HostVTable,
-    HostVTableRef, LogLevel, Message, NodeBox, PluginError, SourceStatus,
+    HostVTableRef, InferenceVTableRef, LogLevel, Message, NodeBox, PluginError, SourceStatus,
 };
 
 use crate::{raw::KindEntry, NodeKind, Produce};
+
+mod speech;
+pub use speech::{resample, speech};
 
 /// What the test host recorded for a node.
 #[derive(Debug, Default)]
@@ -50,6 +53,15 @@ struct TestHost {
     scratch: PathBuf,
 }
 
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("node", &self.host.name)
+            .field("outputs", &self.outputs.len())
+            .finish()
+    }
+}
+
 /// A node running outside the host.
 pub struct Harness {
     node: Option<NodeBox>,
@@ -61,6 +73,20 @@ impl Harness {
     /// Creates a node of kind `K` from RON `config`, as the host would.
     /// Configuration errors come back with their line and column.
     pub fn new<K: NodeKind>(config: &str) -> Result<Harness, PluginError> {
+        Harness::create::<K>(config, host_vtable(None))
+    }
+
+    /// Like [`Harness::new`], lending the node a real inference core: a
+    /// plugin's tests can take the host's with a dev-dependency on `hark`
+    /// (`Harness::with_inference::<Vad>(config, hark::inference::vtable())`).
+    pub fn with_inference<K: NodeKind>(
+        config: &str,
+        inference: InferenceVTableRef,
+    ) -> Result<Harness, PluginError> {
+        Harness::create::<K>(config, host_vtable(Some(inference)))
+    }
+
+    fn create<K: NodeKind>(config: &str, vtable: HostVTableRef) -> Result<Harness, PluginError> {
         let name = K::spec().name().to_string();
         let scratch =
             std::env::temp_dir().join(format!("hark-harness-{}-{name}", std::process::id()));
@@ -71,7 +97,7 @@ impl Harness {
         });
         let context = HostContext {
             env: &*host as *const TestHost as *const c_void,
-            vtable: host_vtable(),
+            vtable,
         };
         let entry = KindEntry::of::<K>();
         let node = entry.create_node(config, context).into_result()?;
@@ -157,9 +183,16 @@ impl Drop for Harness {
     }
 }
 
-fn host_vtable() -> HostVTableRef {
-    static VTABLE: OnceLock<HostVTableRef> = OnceLock::new();
-    *VTABLE.get_or_init(|| HostVTable::new_ref(log, counter_add, gauge_set, directory, node_name))
+/// The test host's vtable, with or without an inference core (one of
+/// each per process: an inference core is process-wide).
+fn host_vtable(inference: Option<InferenceVTableRef>) -> HostVTableRef {
+    static WITHOUT: OnceLock<HostVTableRef> = OnceLock::new();
+    static WITH: OnceLock<HostVTableRef> = OnceLock::new();
+    let make = || HostVTable::new_ref(log, counter_add, gauge_set, directory, node_name, inference);
+    match inference {
+        None => *WITHOUT.get_or_init(make),
+        Some(_) => *WITH.get_or_init(make),
+    }
 }
 
 /// # Safety

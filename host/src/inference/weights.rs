@@ -1,0 +1,214 @@
+//! Weight files (safetensors), memory-mapped once and shared.
+//!
+//! A file is mapped read-only and advised for huge pages (on these VMs
+//! huge pages gave +50% single-thread memory bandwidth; the kernel may
+//! decline for file mappings, which costs nothing). Views handed to
+//! plugins point into the mapping: no copy, valid while the file is held.
+//!
+//! Pre-quantized matrices are stored as `U8` tensors of ggml blocks
+//! (`rows × blocks·34` for Q8_0, `rows × blocks·18` for Q4_0) with the
+//! file metadata `"<name>.format" = "q8_0" | "q4_0"` and
+//! `"<name>.cols" = "<cols>"`; [`Weights::matrix`] repacks them for the
+//! kernels without requantizing.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, Weak},
+};
+
+use anyhow::{bail, Context as _, Result};
+use hark_inference::{
+    quant::{BlockQ4_0, BlockQ8_0, BLOCK},
+    QuantFormat, QuantMatrix,
+};
+use hark_plugin_api::DType;
+use memmap2::Mmap;
+use parking_lot::Mutex;
+use safetensors::{tensor::Metadata, Dtype, SafeTensors};
+
+/// A mapped safetensors file.
+pub struct Weights {
+    /// The file.
+    pub path: PathBuf,
+    map: Mmap,
+    /// Where the tensor data starts (after the 8-byte length and header).
+    data_start: usize,
+    metadata: Metadata,
+}
+
+impl std::fmt::Debug for Weights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Weights").field("path", &self.path).finish()
+    }
+}
+
+/// A tensor inside a mapped file.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Element type.
+    pub dtype: DType,
+    /// Dimensions.
+    pub shape: &'a [usize],
+    /// Little-endian elements.
+    pub bytes: &'a [u8],
+}
+
+static FILES: Mutex<Option<HashMap<PathBuf, Weak<Weights>>>> = Mutex::new(None);
+
+/// Maps the file at `path`, or shares the mapping already made.
+pub fn open(path: &Path) -> Result<Arc<Weights>> {
+    let canonical = path
+        .canonicalize()
+        .with_context(|| format!("weight file {} not found", path.display()))?;
+    let mut files = FILES.lock();
+    let files = files.get_or_insert_with(HashMap::new);
+    if let Some(w) = files.get(&canonical).and_then(Weak::upgrade) {
+        return Ok(w);
+    }
+    let file = std::fs::File::open(&canonical)
+        .with_context(|| format!("opening weight file {}", path.display()))?;
+    // SAFETY: the mapping is read-only; like every mmap user we rely on
+    // the file not being truncated while mapped (model files are not
+    // rewritten in place: `hark models fetch` writes a new file and renames).
+    let map = unsafe { Mmap::map(&file) }
+        .with_context(|| format!("mapping weight file {}", path.display()))?;
+    #[cfg(target_os = "linux")]
+    if let Err(e) = map.advise(memmap2::Advice::HugePage) {
+        tracing::debug!("huge pages declined for {}: {e}", path.display());
+    }
+    let (header_len, metadata) = SafeTensors::read_metadata(&map)
+        .map_err(|e| anyhow::anyhow!("{} is not a safetensors file: {e}", path.display()))?;
+    let weights = Arc::new(Weights {
+        path: canonical.clone(),
+        data_start: 8 + header_len,
+        map,
+        metadata,
+    });
+    files.retain(|_, w| w.strong_count() > 0);
+    files.insert(canonical, Arc::downgrade(&weights));
+    Ok(weights)
+}
+
+impl Weights {
+    /// Tensor names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.metadata.tensors().into_keys().collect();
+        names.sort();
+        names
+    }
+
+    /// The tensor `name`, without copying.
+    pub fn get(&self, name: &str) -> Result<View<'_>> {
+        let Some(info) = self.metadata.info(name) else {
+            bail!(
+                "no tensor `{name}` in {} (it has {} tensors)",
+                self.path.display(),
+                self.metadata.tensors().len()
+            );
+        };
+        let dtype = match info.dtype {
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::BF16,
+            Dtype::I64 => DType::I64,
+            Dtype::I32 => DType::I32,
+            Dtype::U8 => DType::U8,
+            Dtype::I8 => DType::I8,
+            other => bail!("tensor `{name}` has type {other:?}, which Hark does not handle"),
+        };
+        let (start, end) = info.data_offsets;
+        let bytes = self
+            .map
+            .get(self.data_start + start..self.data_start + end)
+            .with_context(|| format!("tensor `{name}` lies past the end of the file"))?;
+        Ok(View {
+            dtype,
+            shape: &info.shape,
+            bytes,
+        })
+    }
+
+    /// The 2-D tensor `name` as a quantized matrix in `format`: f32, f16
+    /// and bf16 tensors are quantized; pre-quantized ones (see the module
+    /// docs) are repacked as they are, and must already be in `format`.
+    pub fn matrix(&self, name: &str, format: QuantFormat) -> Result<QuantMatrix> {
+        let view = self.get(name)?;
+        let meta = |key: &str| {
+            self.metadata
+                .metadata()
+                .as_ref()
+                .and_then(|m| m.get(&format!("{name}.{key}")).cloned())
+        };
+        if let Some(stored) = meta("format") {
+            let cols: usize = meta("cols")
+                .and_then(|c| c.parse().ok())
+                .with_context(|| format!("pre-quantized tensor `{name}` lacks `{name}.cols`"))?;
+            let rows = *view.shape.first().unwrap_or(&0);
+            let blocks = rows * cols.div_ceil(BLOCK);
+            return match (stored.as_str(), format) {
+                ("q8_0", QuantFormat::Q8_0) => {
+                    let b = blocks_from_bytes::<BlockQ8_0>(view.bytes, blocks, 34, |c| BlockQ8_0 {
+                        d: u16::from_le_bytes([c[0], c[1]]),
+                        qs: std::array::from_fn(|i| c[2 + i] as i8),
+                    })?;
+                    Ok(QuantMatrix::from_q8_0_blocks(&b, rows, cols))
+                }
+                ("q4_0", QuantFormat::Q4_0) => {
+                    let b = blocks_from_bytes::<BlockQ4_0>(view.bytes, blocks, 18, |c| BlockQ4_0 {
+                        d: u16::from_le_bytes([c[0], c[1]]),
+                        qs: std::array::from_fn(|i| c[2 + i]),
+                    })?;
+                    Ok(QuantMatrix::from_q4_0_blocks(&b, rows, cols))
+                }
+                (stored, wanted) => bail!(
+                    "tensor `{name}` is stored as {stored}; asked for {} (requantizing would add error: store it in the format you use)",
+                    wanted.name()
+                ),
+            };
+        }
+        let [rows, cols] = view.shape[..] else {
+            bail!(
+                "tensor `{name}` has shape {:?}; a matrix needs 2 dimensions",
+                view.shape
+            );
+        };
+        let values = to_f32(&view).with_context(|| format!("tensor `{name}`"))?;
+        Ok(QuantMatrix::from_f32(&values, rows, cols, format))
+    }
+}
+
+fn blocks_from_bytes<B>(
+    bytes: &[u8],
+    count: usize,
+    size: usize,
+    read: impl Fn(&[u8]) -> B,
+) -> Result<Vec<B>> {
+    if bytes.len() != count * size {
+        bail!(
+            "{} bytes of blocks, expected {count} blocks of {size} bytes",
+            bytes.len()
+        );
+    }
+    Ok(bytes.chunks_exact(size).map(read).collect())
+}
+
+/// The elements of a float tensor as f32.
+pub fn to_f32(view: &View<'_>) -> Result<Vec<f32>> {
+    let b = view.bytes;
+    Ok(match view.dtype {
+        DType::F32 => b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        DType::F16 => b
+            .chunks_exact(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        DType::BF16 => b
+            .chunks_exact(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        other => bail!("{} is not a float type", other.name()),
+    })
+}

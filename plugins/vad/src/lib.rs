@@ -1,0 +1,15 @@
+//! Voice activity detection.
+//!
+//! - `silero`: Silero VAD v6 (ONNX) run by the host's model service;
+//!   emits the audio of each utterance between `UtteranceStart` and
+//!   `UtteranceEnd` events, and the speech probability of every 32 ms.
+//!
+//! The model comes from `hark models fetch silero-vad`; the plugin links
+//! no inference engine of its own.
+
+pub mod silero;
+
+hark_sdk::export_plugin! {
+    name: "vad",
+    kinds: [silero::Silero],
+}
