@@ -9,7 +9,7 @@ root = sys.argv[1] if len(sys.argv) > 1 else "target/criterion"
 rows = []
 for shape in ["384x384", "1536x384", "384x1536"]:
     for n in [1, 8, 32, 128]:
-        group = os.path.join(root, shape, f"n={n}")
+        group = os.path.join(root, f"{shape}_n={n}")
         if not os.path.isdir(group):
             continue
         r, c = map(int, shape.split("x"))

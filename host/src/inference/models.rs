@@ -252,3 +252,92 @@ fn from_tract(value: TValue) -> Result<Tensor> {
     };
     Ok(Tensor { shape, data })
 }
+
+#[cfg(test)]
+mod tests {
+    use hark_plugin_api::Directory;
+
+    use super::*;
+
+    fn silero() -> PathBuf {
+        let dir = crate::dirs::directory(Directory::Models);
+        let entry = crate::catalog::find("silero-vad").unwrap();
+        crate::catalog::fetch(entry, &dir, false).unwrap();
+        dir.join("silero-vad/silero_vad_openvino_16k.onnx")
+    }
+
+    fn spec(name: &str, shape: &[i64]) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            dtype: DType::F32,
+            shape: shape.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn one_instance_per_path_and_options_released_with_the_last_user() {
+        let path = silero();
+        let a = load(&path, &ModelOptions::default()).unwrap();
+        let b = load(&path, &ModelOptions::default()).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "same path and options: shared");
+        let fixed = ModelOptions {
+            inputs: vec![spec("input", &[1, 576]), spec("state", &[2, 1, 128])].into(),
+        };
+        let c = load(&path, &fixed).unwrap();
+        assert!(!Arc::ptr_eq(&a, &c), "other options: another instance");
+        assert_eq!(
+            a.inputs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["input", "state"]
+        );
+        let weak = Arc::downgrade(&a);
+        drop((a, b));
+        assert!(weak.upgrade().is_none(), "unloaded with its last user");
+        drop(c);
+    }
+
+    #[test]
+    fn runs_with_tensors_and_checks_what_it_is_given() {
+        let model = load(&silero(), &ModelOptions::default()).unwrap();
+        let outputs = model
+            .run(vec![
+                Tensor::f32(&[1, 576], vec![0.0; 576]),
+                Tensor::f32(&[2, 1, 128], vec![0.0; 256]),
+            ])
+            .unwrap();
+        let p = outputs[0].as_f32().unwrap()[0];
+        assert!((0.0..0.1).contains(&p), "silence probability {p}");
+        assert_eq!(outputs[1].shape.to_vec(), [2, 1, 128]);
+
+        let error = model
+            .run(vec![Tensor::f32(&[1, 576], vec![0.0; 576])])
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("takes 2 inputs (input, state), got 1"),
+            "{error}"
+        );
+        let bad = Tensor {
+            shape: vec![1u64, 576].into(),
+            data: TensorData::F32(vec![0.0f32; 10].into()),
+        };
+        let error = model
+            .run(vec![bad, Tensor::f32(&[2, 1, 128], vec![0.0; 256])])
+            .unwrap_err();
+        assert!(
+            format!("{error:#}").contains("needs 576 elements, the tensor has 10"),
+            "{error:#}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_corrupt_model_is_a_clear_error() {
+        let error = load(Path::new("/nonexistent/m.onnx"), &ModelOptions::default()).unwrap_err();
+        assert!(error.to_string().contains("hark models fetch"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corrupt.onnx");
+        std::fs::write(&path, b"\x08\x07garbage").unwrap();
+        let error = load(&path, &ModelOptions::default()).unwrap_err();
+        assert!(format!("{error:#}").contains("loading model"), "{error:#}");
+    }
+}

@@ -212,3 +212,121 @@ pub fn to_f32(view: &View<'_>) -> Result<Vec<f32>> {
         other => bail!("{} is not a float type", other.name()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use hark_inference::quant::quantize_row_q8_0;
+    use safetensors::tensor::TensorView;
+
+    use super::*;
+
+    fn bytes_f32(v: &[f32]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    /// A file with an f32 matrix, an f16 vector and the f32 matrix stored
+    /// pre-quantized as ggml Q8_0 blocks.
+    fn write_file(path: &Path, w: &[f32], rows: usize, cols: usize) {
+        let bpr = cols.div_ceil(BLOCK);
+        let mut blocks = vec![BlockQ8_0::ZERO; rows * bpr];
+        for r in 0..rows {
+            quantize_row_q8_0(
+                &w[r * cols..(r + 1) * cols],
+                &mut blocks[r * bpr..(r + 1) * bpr],
+            );
+        }
+        let q8: Vec<u8> = blocks
+            .iter()
+            .flat_map(|b| {
+                let mut v = b.d.to_le_bytes().to_vec();
+                v.extend(b.qs.iter().map(|&q| q as u8));
+                v
+            })
+            .collect();
+        let f32_bytes = bytes_f32(w);
+        let f16_bytes: Vec<u8> = [1.0f32, -2.5]
+            .iter()
+            .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+            .collect();
+        let tensors = vec![
+            (
+                "dense.weight",
+                TensorView::new(Dtype::F32, vec![rows, cols], &f32_bytes).unwrap(),
+            ),
+            (
+                "norm.weight",
+                TensorView::new(Dtype::F16, vec![2], &f16_bytes).unwrap(),
+            ),
+            (
+                "dense.q8",
+                TensorView::new(Dtype::U8, vec![rows, bpr * 34], &q8).unwrap(),
+            ),
+        ];
+        let metadata = HashMap::from([
+            ("dense.q8.format".to_string(), "q8_0".to_string()),
+            ("dense.q8.cols".to_string(), cols.to_string()),
+        ]);
+        safetensors::serialize_to_file(tensors, Some(metadata), path).unwrap();
+    }
+
+    #[test]
+    fn views_point_into_the_shared_mapping_and_prequantized_matrices_are_used_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let (rows, cols) = (20, 70);
+        let w: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+            .collect();
+        write_file(&path, &w, rows, cols);
+
+        let file = open(&path).unwrap();
+        assert!(
+            Arc::ptr_eq(&file, &open(&path).unwrap()),
+            "one mapping per file"
+        );
+        assert_eq!(file.names(), ["dense.q8", "dense.weight", "norm.weight"]);
+
+        let view = file.get("dense.weight").unwrap();
+        assert_eq!((view.dtype, view.shape), (DType::F32, &[rows, cols][..]));
+        let map = file.map.as_ptr_range();
+        assert!(map.contains(&view.bytes.as_ptr()), "a view is not a copy");
+        assert_eq!(to_f32(&view).unwrap(), w);
+        assert_eq!(
+            to_f32(&file.get("norm.weight").unwrap()).unwrap(),
+            [1.0, -2.5]
+        );
+
+        // Quantizing the f32 tensor and reading the stored blocks agree.
+        let quantized = file.matrix("dense.weight", QuantFormat::Q8_0).unwrap();
+        let stored = file.matrix("dense.q8", QuantFormat::Q8_0).unwrap();
+        assert_eq!((stored.rows(), stored.cols()), (rows, cols));
+        assert_eq!(stored.dequantize(), quantized.dequantize());
+
+        let wrong = file.matrix("dense.q8", QuantFormat::Q4_0).unwrap_err();
+        assert!(
+            wrong.to_string().contains("stored as q8_0; asked for q4_0"),
+            "{wrong}"
+        );
+        let missing = file.get("nope").unwrap_err();
+        assert!(
+            missing.to_string().contains("no tensor `nope`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_safetensors_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.safetensors");
+        std::fs::write(&path, b"definitely not safetensors").unwrap();
+        let error = open(&path).unwrap_err();
+        assert!(
+            error.to_string().contains("is not a safetensors file"),
+            "{error}"
+        );
+        let missing = open(&dir.path().join("absent.safetensors")).unwrap_err();
+        assert!(missing.to_string().contains("not found"), "{missing}");
+    }
+}

@@ -261,18 +261,21 @@ unsafe fn f32_panel<const N: usize>(
     let x: [*const f32; N] = std::array::from_fn(|j| acts.f[(i0 + j) * m.kp..].as_ptr());
     // Two chains per half: FMA latency is 4 cycles, throughput 2 per cycle.
     let mut acc = [[[_mm256_setzero_ps(); 2]; 2]; N];
-    for k in 0..m.kp {
-        // SAFETY: row group `k` of the panel and element `k` of each
-        // activation row are in bounds.
-        unsafe {
-            let wv = [
-                _mm256_loadu_ps(w.add(k * PANEL)),
-                _mm256_loadu_ps(w.add(k * PANEL + 8)),
-            ];
-            for j in 0..N {
-                let xv = _mm256_set1_ps(*x[j].add(k));
-                for h in 0..2 {
-                    acc[j][h][k % 2] = _mm256_fmadd_ps(wv[h], xv, acc[j][h][k % 2]);
+    for k0 in (0..m.kp).step_by(2) {
+        for c in 0..2 {
+            let k = k0 + c;
+            // SAFETY: row group `k` of the panel and element `k` of each
+            // activation row are in bounds (kp is even).
+            unsafe {
+                let wv = [
+                    _mm256_loadu_ps(w.add(k * PANEL)),
+                    _mm256_loadu_ps(w.add(k * PANEL + 8)),
+                ];
+                for j in 0..N {
+                    let xv = _mm256_set1_ps(*x[j].add(k));
+                    for h in 0..2 {
+                        acc[j][h][c] = _mm256_fmadd_ps(wv[h], xv, acc[j][h][c]);
+                    }
                 }
             }
         }

@@ -6,10 +6,16 @@
 //! out. 4-bit weights are unsigned nibbles `w + 8` meeting signed
 //! activations; the activations' `8 · Σq` per block takes that back out.
 //!
-//! Each function is generic over `N`, the activation rows sharing each
-//! weight load, and `C`, the independent accumulator chains per row (the
-//! instruction's latency is ~4× its throughput, so a single activation
-//! row needs 4 chains to keep the unit busy).
+//! Each kernel is generic over `P`, the panels (of 16 rows) sharing each
+//! activation broadcast, `N`, the activation rows sharing each weight
+//! load, and `C`, independent accumulator chains per (panel, row): the
+//! instruction's latency is ~4× its throughput, so a GEMV (one
+//! activation row) needs `P·C ≥ 4` accumulators to keep the unit busy,
+//! and with 4 activation rows and 2 panels, 8 accumulators share 2
+//! weight loads and 4 broadcasts (one load or broadcast per `vpdpbusd`
+//! would otherwise compete with it for the same ports). Loops whose
+//! index picks a chain have constant bounds, so they unroll and every
+//! accumulator stays in a register.
 
 // Register blocks are indexed by activation row `j` and half/chain `h`
 // across several parallel arrays; index loops read best here.
@@ -39,37 +45,46 @@ unsafe fn store(out: Out, panel: usize, i: usize, v: __m512) {
     out.store(panel, i, &values);
 }
 
-/// Sum of the `C` chains of each activation row.
+/// Sum of the `C` chains of one accumulator.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn fold<const N: usize, const C: usize>(chains: &[[__m512i; C]; N]) -> [__m512i; N] {
-    let mut sums = [_mm512_setzero_si512(); N];
-    for (sum, row) in sums.iter_mut().zip(chains) {
-        for &chain in row {
-            *sum = _mm512_add_epi32(*sum, chain);
-        }
+fn fold<const C: usize>(chains: &[__m512i; C]) -> __m512i {
+    let mut sum = chains[0];
+    for &chain in &chains[1..] {
+        sum = _mm512_add_epi32(sum, chain);
     }
-    sums
+    sum
 }
 
-/// Calls `kernel::<4, 2>` on groups of 4 activation rows and
-/// `kernel::<1, 4>` on the rest.
+/// Runs `kernel` over `panels` in pairs (the last alone if odd) and the
+/// activation rows in groups of 4 (the rest one by one).
 macro_rules! by_groups {
-    ($kernel:ident, $m:expr, $acts:expr, $panels:expr, $out:expr) => {
-        for p in $panels {
+    ($kernel:ident, $m:expr, $acts:expr, $panels:expr, $out:expr) => {{
+        let panels: Panels = $panels;
+        let mut p = panels.start;
+        while p < panels.end {
+            let pair = p + 1 < panels.end;
             let mut i = 0;
+            // SAFETY (every call): the caller checked the CPU features.
             while i + 4 <= $acts.n {
-                // SAFETY: the caller checked the CPU features.
-                unsafe { $kernel::<4, 2>($m, $acts, p, i, $out) };
+                if pair {
+                    unsafe { $kernel::<2, 4, 1>($m, $acts, p, i, $out) };
+                } else {
+                    unsafe { $kernel::<1, 4, 2>($m, $acts, p, i, $out) };
+                }
                 i += 4;
             }
             while i < $acts.n {
-                // SAFETY: as above.
-                unsafe { $kernel::<1, 4>($m, $acts, p, i, $out) };
+                if pair {
+                    unsafe { $kernel::<2, 1, 2>($m, $acts, p, i, $out) };
+                } else {
+                    unsafe { $kernel::<1, 1, 4>($m, $acts, p, i, $out) };
+                }
                 i += 1;
             }
+            p += if pair { 2 } else { 1 };
         }
-    };
+    }};
 }
 
 /// Q8_0 weights.
@@ -77,53 +92,63 @@ macro_rules! by_groups {
 /// # Safety
 /// The CPU must have AVX-512 F/BW/VL and VNNI.
 pub unsafe fn q8_0(m: &QuantMatrix, acts: &Activations, panels: Panels, out: Out) {
-    by_groups!(q8_0_panel, m, acts, panels, out);
+    by_groups!(q8_0_panels, m, acts, panels, out);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q8_0_panel<const N: usize, const C: usize>(
+unsafe fn q8_0_panels<const P: usize, const N: usize, const C: usize>(
     m: &QuantMatrix,
     acts: &Activations,
-    p: usize,
+    p0: usize,
     i0: usize,
     out: Out,
 ) {
     let blocks = m.kp / BLOCK;
-    let w = m.weights[p * m.panel_bytes()..].as_ptr();
-    let scales = m.scales[p * blocks * PANEL..].as_ptr();
-    let offsets = m.offsets[p * blocks * PANEL..].as_ptr();
+    let w: [*const u8; P] =
+        std::array::from_fn(|x| m.weights[(p0 + x) * m.panel_bytes()..].as_ptr());
+    let scales: [*const f32; P] =
+        std::array::from_fn(|x| m.scales[(p0 + x) * blocks * PANEL..].as_ptr());
+    let offsets: [*const i32; P] =
+        std::array::from_fn(|x| m.offsets[(p0 + x) * blocks * PANEL..].as_ptr());
     let a: [*const u8; N] = std::array::from_fn(|j| acts.u[(i0 + j) * m.kp..].as_ptr());
     let d: [*const f32; N] = std::array::from_fn(|j| acts.d[(i0 + j) * blocks..].as_ptr());
-    let mut acc = [_mm512_setzero_ps(); N];
+    let mut acc = [[_mm512_setzero_ps(); P]; N];
     for b in 0..blocks {
-        let mut chains = [[_mm512_setzero_si512(); C]; N];
+        let mut chains = [[[_mm512_setzero_si512(); C]; P]; N];
         for q in 0..BLOCK / 4 {
-            // SAFETY: quad `b·8 + q` of the panel is 64 bytes in bounds
-            // (the panel holds kp/4 quads), and each activation row has kp
-            // bytes.
+            // SAFETY: quad `b·8 + q` of each panel is 64 bytes in bounds
+            // (a panel holds kp/4 quads), and activation rows have kp bytes.
             unsafe {
-                let wv = _mm512_loadu_si512(w.add((b * 8 + q) * 64) as *const _);
+                let mut wv = [_mm512_setzero_si512(); P];
+                for x in 0..P {
+                    wv[x] = _mm512_loadu_si512(w[x].add((b * 8 + q) * 64) as *const _);
+                }
                 for j in 0..N {
                     let av = broadcast4(a[j].add(b * BLOCK + q * 4));
-                    chains[j][q % C] = _mm512_dpbusd_epi32(chains[j][q % C], av, wv);
+                    for x in 0..P {
+                        chains[j][x][q % C] = _mm512_dpbusd_epi32(chains[j][x][q % C], av, wv[x]);
+                    }
                 }
             }
         }
-        let sums = unsafe { fold(&chains) };
-        // SAFETY: block `b` of the panel has 16 scales and offsets; each
+        // SAFETY: block `b` of each panel has 16 scales and offsets; each
         // activation row has `blocks` scales.
         unsafe {
-            let dw = _mm512_loadu_ps(scales.add(b * PANEL));
-            let off = _mm512_loadu_si512(offsets.add(b * PANEL) as *const _);
-            for j in 0..N {
-                let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums[j], off));
-                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
-                acc[j] = _mm512_fmadd_ps(s, scale, acc[j]);
+            for x in 0..P {
+                let dw = _mm512_loadu_ps(scales[x].add(b * PANEL));
+                let off = _mm512_loadu_si512(offsets[x].add(b * PANEL) as *const _);
+                for j in 0..N {
+                    let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(fold(&chains[j][x]), off));
+                    let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
+                    acc[j][x] = _mm512_fmadd_ps(s, scale, acc[j][x]);
+                }
             }
         }
     }
-    for (j, &v) in acc.iter().enumerate() {
-        unsafe { store(out, p, i0 + j, v) };
+    for j in 0..N {
+        for x in 0..P {
+            unsafe { store(out, p0 + x, i0 + j, acc[j][x]) };
+        }
     }
 }
 
@@ -132,57 +157,69 @@ unsafe fn q8_0_panel<const N: usize, const C: usize>(
 /// # Safety
 /// As [`q8_0`].
 pub unsafe fn q4_0(m: &QuantMatrix, acts: &Activations, panels: Panels, out: Out) {
-    by_groups!(q4_0_panel, m, acts, panels, out);
+    by_groups!(q4_0_panels, m, acts, panels, out);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn q4_0_panel<const N: usize, const C: usize>(
+unsafe fn q4_0_panels<const P: usize, const N: usize, const C: usize>(
     m: &QuantMatrix,
     acts: &Activations,
-    p: usize,
+    p0: usize,
     i0: usize,
     out: Out,
 ) {
     let blocks = m.kp / BLOCK;
-    let w = m.weights[p * m.panel_bytes()..].as_ptr();
-    let scales = m.scales[p * blocks * PANEL..].as_ptr();
+    let w: [*const u8; P] =
+        std::array::from_fn(|x| m.weights[(p0 + x) * m.panel_bytes()..].as_ptr());
+    let scales: [*const f32; P] =
+        std::array::from_fn(|x| m.scales[(p0 + x) * blocks * PANEL..].as_ptr());
     let a: [*const u8; N] =
         std::array::from_fn(|j| acts.q[(i0 + j) * m.kp..].as_ptr() as *const u8);
     let d: [*const f32; N] = std::array::from_fn(|j| acts.d[(i0 + j) * blocks..].as_ptr());
     let sums8: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
     let low = _mm512_set1_epi8(0x0f);
-    let mut acc = [_mm512_setzero_ps(); N];
+    let mut acc = [[_mm512_setzero_ps(); P]; N];
     for b in 0..blocks {
-        let mut chains = [[_mm512_setzero_si512(); C]; N];
+        let mut chains = [[[_mm512_setzero_si512(); C]; P]; N];
         for pair in 0..BLOCK / 8 {
-            // SAFETY: quad pair `b·4 + pair` is 64 bytes in bounds (the
-            // panel holds kp/8 pairs); activation rows have kp bytes.
+            // SAFETY: quad pair `b·4 + pair` of each panel is 64 bytes in
+            // bounds (a panel holds kp/8 pairs); activation rows have kp bytes.
             unsafe {
-                let x = _mm512_loadu_si512(w.add((b * 4 + pair) * 64) as *const _);
-                let lo = _mm512_and_si512(x, low);
-                let hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
+                let mut lo = [_mm512_setzero_si512(); P];
+                let mut hi = [_mm512_setzero_si512(); P];
+                for x in 0..P {
+                    let v = _mm512_loadu_si512(w[x].add((b * 4 + pair) * 64) as *const _);
+                    lo[x] = _mm512_and_si512(v, low);
+                    hi[x] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+                }
                 for j in 0..N {
                     let base = a[j].add(b * BLOCK + pair * 8);
-                    let c0 = (2 * pair) % C;
-                    let c1 = (2 * pair + 1) % C;
-                    chains[j][c0] = _mm512_dpbusd_epi32(chains[j][c0], lo, broadcast4(base));
-                    chains[j][c1] = _mm512_dpbusd_epi32(chains[j][c1], hi, broadcast4(base.add(4)));
+                    let (a0, a1) = (broadcast4(base), broadcast4(base.add(4)));
+                    let (c0, c1) = ((2 * pair) % C, (2 * pair + 1) % C);
+                    for x in 0..P {
+                        chains[j][x][c0] = _mm512_dpbusd_epi32(chains[j][x][c0], lo[x], a0);
+                        chains[j][x][c1] = _mm512_dpbusd_epi32(chains[j][x][c1], hi[x], a1);
+                    }
                 }
             }
         }
-        let sums = unsafe { fold(&chains) };
-        // SAFETY: as in `q8_0_panel`; activation rows have `blocks` sums.
+        // SAFETY: as in `q8_0_panels`; activation rows have `blocks` sums.
         unsafe {
-            let dw = _mm512_loadu_ps(scales.add(b * PANEL));
-            for j in 0..N {
-                let exact = _mm512_sub_epi32(sums[j], _mm512_set1_epi32(*sums8[j].add(b)));
-                let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
-                acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, acc[j]);
+            for x in 0..P {
+                let dw = _mm512_loadu_ps(scales[x].add(b * PANEL));
+                for j in 0..N {
+                    let exact =
+                        _mm512_sub_epi32(fold(&chains[j][x]), _mm512_set1_epi32(*sums8[j].add(b)));
+                    let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
+                    acc[j][x] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, acc[j][x]);
+                }
             }
         }
     }
-    for (j, &v) in acc.iter().enumerate() {
-        unsafe { store(out, p, i0 + j, v) };
+    for j in 0..N {
+        for x in 0..P {
+            unsafe { store(out, p0 + x, i0 + j, acc[j][x]) };
+        }
     }
 }
 
@@ -191,41 +228,51 @@ unsafe fn q4_0_panel<const N: usize, const C: usize>(
 /// # Safety
 /// As [`q8_0`].
 pub unsafe fn i8row(m: &QuantMatrix, acts: &Activations, panels: Panels, out: Out) {
-    by_groups!(i8row_panel, m, acts, panels, out);
+    by_groups!(i8row_panels, m, acts, panels, out);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn i8row_panel<const N: usize, const C: usize>(
+unsafe fn i8row_panels<const P: usize, const N: usize, const C: usize>(
     m: &QuantMatrix,
     acts: &Activations,
-    p: usize,
+    p0: usize,
     i0: usize,
     out: Out,
 ) {
-    let w = m.weights[p * m.panel_bytes()..].as_ptr();
+    let w: [*const u8; P] =
+        std::array::from_fn(|x| m.weights[(p0 + x) * m.panel_bytes()..].as_ptr());
     let a: [*const u8; N] = std::array::from_fn(|j| acts.u[(i0 + j) * m.kp..].as_ptr());
-    let mut chains = [[_mm512_setzero_si512(); C]; N];
-    // No per-block epilogue: one scale per row, so the whole row sums in
-    // i32 (at most 255 · 127 · kp, far from overflow for any real kp).
-    for q in 0..m.kp / 4 {
-        // SAFETY: quad `q` of the panel and of each activation row is in bounds.
-        unsafe {
-            let wv = _mm512_loadu_si512(w.add(q * 64) as *const _);
-            for j in 0..N {
-                chains[j][q % C] =
-                    _mm512_dpbusd_epi32(chains[j][q % C], broadcast4(a[j].add(q * 4)), wv);
+    let mut chains = [[[_mm512_setzero_si512(); C]; P]; N];
+    // One scale per row: the whole row sums in i32 (at most 255 · 127 · kp,
+    // far from overflow for any real kp), with no per-block epilogue.
+    for b in 0..m.kp / BLOCK {
+        for q in 0..BLOCK / 4 {
+            // SAFETY: quad `b·8 + q` of each panel and of each activation
+            // row is in bounds.
+            unsafe {
+                let mut wv = [_mm512_setzero_si512(); P];
+                for x in 0..P {
+                    wv[x] = _mm512_loadu_si512(w[x].add((b * 8 + q) * 64) as *const _);
+                }
+                for j in 0..N {
+                    let av = broadcast4(a[j].add(b * BLOCK + q * 4));
+                    for x in 0..P {
+                        chains[j][x][q % C] = _mm512_dpbusd_epi32(chains[j][x][q % C], av, wv[x]);
+                    }
+                }
             }
         }
     }
-    let sums = unsafe { fold(&chains) };
-    // SAFETY: the panel has 16 row scales and offsets.
+    // SAFETY: each panel has 16 row scales and offsets.
     unsafe {
-        let dw = _mm512_loadu_ps(m.scales[p * PANEL..].as_ptr());
-        let off = _mm512_loadu_si512(m.offsets[p * PANEL..].as_ptr() as *const _);
-        for j in 0..N {
-            let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(sums[j], off));
-            let v = _mm512_mul_ps(s, _mm512_mul_ps(dw, _mm512_set1_ps(acts.d[i0 + j])));
-            store(out, p, i0 + j, v);
+        for x in 0..P {
+            let dw = _mm512_loadu_ps(m.scales[(p0 + x) * PANEL..].as_ptr());
+            let off = _mm512_loadu_si512(m.offsets[(p0 + x) * PANEL..].as_ptr() as *const _);
+            for j in 0..N {
+                let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(fold(&chains[j][x]), off));
+                let v = _mm512_mul_ps(s, _mm512_mul_ps(dw, _mm512_set1_ps(acts.d[i0 + j])));
+                store(out, p0 + x, i0 + j, v);
+            }
         }
     }
 }
@@ -235,36 +282,47 @@ unsafe fn i8row_panel<const N: usize, const C: usize>(
 /// # Safety
 /// As [`q8_0`].
 pub unsafe fn f32(m: &QuantMatrix, acts: &Activations, panels: Panels, out: Out) {
-    by_groups!(f32_panel, m, acts, panels, out);
+    by_groups!(f32_panels, m, acts, panels, out);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn f32_panel<const N: usize, const C: usize>(
+unsafe fn f32_panels<const P: usize, const N: usize, const C: usize>(
     m: &QuantMatrix,
     acts: &Activations,
-    p: usize,
+    p0: usize,
     i0: usize,
     out: Out,
 ) {
-    let w = m.weights_f32[p * m.kp * PANEL..].as_ptr();
-    let x: [*const f32; N] = std::array::from_fn(|j| acts.f[(i0 + j) * m.kp..].as_ptr());
-    let mut chains = [[_mm512_setzero_ps(); C]; N];
-    for k in 0..m.kp {
-        // SAFETY: row group `k` of the panel (16 floats) and element `k`
-        // of each activation row are in bounds.
-        unsafe {
-            let wv = _mm512_loadu_ps(w.add(k * PANEL));
-            for j in 0..N {
-                chains[j][k % C] =
-                    _mm512_fmadd_ps(wv, _mm512_set1_ps(*x[j].add(k)), chains[j][k % C]);
+    let w: [*const f32; P] =
+        std::array::from_fn(|x| m.weights_f32[(p0 + x) * m.kp * PANEL..].as_ptr());
+    let xs: [*const f32; N] = std::array::from_fn(|j| acts.f[(i0 + j) * m.kp..].as_ptr());
+    let mut chains = [[[_mm512_setzero_ps(); C]; P]; N];
+    for k0 in (0..m.kp).step_by(8) {
+        for kk in 0..8 {
+            let k = k0 + kk;
+            // SAFETY: row group `k` of each panel (16 floats) and element
+            // `k` of each activation row are in bounds (kp is a multiple of 32).
+            unsafe {
+                let mut wv = [_mm512_setzero_ps(); P];
+                for x in 0..P {
+                    wv[x] = _mm512_loadu_ps(w[x].add(k * PANEL));
+                }
+                for j in 0..N {
+                    let xv = _mm512_set1_ps(*xs[j].add(k));
+                    for x in 0..P {
+                        chains[j][x][kk % C] = _mm512_fmadd_ps(wv[x], xv, chains[j][x][kk % C]);
+                    }
+                }
             }
         }
     }
-    for (j, row) in chains.iter().enumerate() {
-        let mut sum = _mm512_setzero_ps();
-        for &chain in row {
-            sum = _mm512_add_ps(sum, chain);
+    for j in 0..N {
+        for x in 0..P {
+            let mut sum = chains[j][x][0];
+            for c in 1..C {
+                sum = _mm512_add_ps(sum, chains[j][x][c]);
+            }
+            unsafe { store(out, p0 + x, i0 + j, sum) };
         }
-        unsafe { store(out, p, i0 + j, sum) };
     }
 }
