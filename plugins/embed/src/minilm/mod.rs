@@ -1,0 +1,177 @@
+//! `minilm`: sentence embeddings with all-MiniLM-L6-v2.
+//!
+//! ```ron
+//! "embed": (plugin: "embed", kind: "minilm", config: (format: "q8_0")),
+//! ```
+//!
+//! Each text message becomes a `Value::Map` with `text` (the input) and
+//! `embedding` (384 floats, unit length: the cosine of two embeddings is
+//! their dot product). The encoder runs in the node on the host's
+//! kernels; `format` picks how its linear layers are quantized.
+
+mod encoder;
+mod tokenizer;
+
+use std::path::PathBuf;
+
+use hark_sdk::{
+    api::{Directory, ValueEntry},
+    inference::WeightFormat,
+    prelude::*,
+    ConfigIssue, Value,
+};
+
+pub use encoder::{Encoder, DIM};
+pub use tokenizer::Tokenizer;
+
+/// The `minilm` kind.
+pub struct MiniLm;
+
+/// Settings of `minilm`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MiniLmSettings {
+    /// Directory with `model.safetensors` and `vocab.txt`; empty for the
+    /// installed `minilm-l6`.
+    pub model: String,
+    /// How linear layers are quantized: `q8_0`, `q4_0`, `i8row` or `f32`.
+    pub format: String,
+    /// Longest input in tokens (longer input is truncated).
+    pub max_tokens: u32,
+}
+
+impl Default for MiniLmSettings {
+    fn default() -> Self {
+        MiniLmSettings {
+            model: String::new(),
+            format: "q8_0".into(),
+            max_tokens: 128,
+        }
+    }
+}
+
+const FORMATS: [&str; 4] = ["q8_0", "q4_0", "i8row", "f32"];
+
+impl Settings for MiniLmSettings {
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::path(
+                "model",
+                "directory with model.safetensors and vocab.txt; empty: the one `hark models fetch minilm-l6` installs",
+            ),
+            Field::choice("format", &FORMATS, "quantization of the linear layers (q8_0: 4× smaller than f32, cosine ≥ 0.99 to it)"),
+            Field::integer("max_tokens", "u32", "longest input in tokens, 8..=512; longer input is truncated"),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), ConfigIssue> {
+        if !FORMATS.contains(&self.format.as_str()) {
+            return Err(
+                ConfigIssue::field("format", format!("unknown format `{}`", self.format))
+                    .with_hint("use q8_0, q4_0, i8row or f32"),
+            );
+        }
+        if !(8..=512).contains(&self.max_tokens) {
+            return Err(ConfigIssue::field(
+                "max_tokens",
+                format!("max_tokens must be within 8..=512, not {}", self.max_tokens),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MiniLmSettings {
+    fn weight_format(&self) -> WeightFormat {
+        match self.format.as_str() {
+            "q4_0" => WeightFormat::Q4_0,
+            "i8row" => WeightFormat::I8Row,
+            "f32" => WeightFormat::F32,
+            _ => WeightFormat::Q8_0,
+        }
+    }
+}
+
+/// A running `minilm` node.
+pub struct MiniLmNode {
+    tokenizer: Tokenizer,
+    encoder: Encoder,
+    max_tokens: usize,
+}
+
+impl MiniLmNode {
+    /// The embedding of `text`.
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>, Error> {
+        let max = self.max_tokens.min(self.encoder.max_positions());
+        self.encoder.embed(&self.tokenizer.encode(text, max))
+    }
+}
+
+impl NodeKind for MiniLm {
+    type Settings = MiniLmSettings;
+    type Instance = MiniLmNode;
+
+    fn spec() -> KindSpec {
+        KindSpec::transform(
+            "minilm",
+            "Sentence embeddings (all-MiniLM-L6-v2) on the host's kernels",
+        )
+        .input(Port::text("text"))
+        .output(
+            Port::new("embedding", MessageType::Value)
+                .doc("Map { text, embedding: 384 floats of unit length }"),
+        )
+    }
+
+    fn create(settings: MiniLmSettings, ctx: &Context) -> Result<MiniLmNode, Error> {
+        let dir = if settings.model.is_empty() {
+            ctx.directory(Directory::Models).join("minilm-l6")
+        } else {
+            PathBuf::from(&settings.model)
+        };
+        let (weights, vocab) = (dir.join("model.safetensors"), dir.join("vocab.txt"));
+        if !weights.is_file() || !vocab.is_file() {
+            return Err(Error::config(format!(
+                "MiniLM is missing from {} (model.safetensors and vocab.txt)",
+                dir.display()
+            ))
+            .with_hint("run `hark models fetch minilm-l6`, or set `model` to its directory"));
+        }
+        let tokenizer = Tokenizer::from_vocab(&std::fs::read_to_string(&vocab)?)
+            .map_err(|e| Error::config(format!("{}: {e}", vocab.display())))?;
+        let encoder = Encoder::load(ctx.inference()?, &weights, settings.weight_format())?;
+        ctx.info(&format!(
+            "MiniLM loaded ({}), kernels: {}",
+            settings.format,
+            ctx.inference()?.kernels()
+        ));
+        Ok(MiniLmNode {
+            tokenizer,
+            encoder,
+            max_tokens: settings.max_tokens as usize,
+        })
+    }
+}
+
+impl Node for MiniLmNode {
+    fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
+        let Payload::Text(text) = &message.payload else {
+            return Ok(());
+        };
+        let embedding = self.embed(&text.text)?;
+        let value = Value::Map(
+            vec![
+                ValueEntry {
+                    key: "text".into(),
+                    value: Value::Str(text.text.clone()),
+                },
+                ValueEntry {
+                    key: "embedding".into(),
+                    value: Value::List(embedding.iter().map(|&v| Value::Float(v.into())).collect()),
+                },
+            ]
+            .into(),
+        );
+        out.emit(0, Message::new(message.meta, Payload::Value(value)))
+    }
+}
