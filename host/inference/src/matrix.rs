@@ -483,7 +483,7 @@ impl Activations {
             let q = &mut self.q[i * kp..(i + 1) * kp];
             match format {
                 QuantFormat::I8Row => {
-                    let amax = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                    let amax = amax(row);
                     self.d.push(quantize_into(row, amax, q));
                 }
                 QuantFormat::F32 => unreachable!("handled above"),
@@ -491,7 +491,7 @@ impl Activations {
                     for b in 0..bpr {
                         let end = ((b + 1) * BLOCK).min(cols);
                         let chunk = &row[(b * BLOCK).min(end)..end];
-                        let amax = chunk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                        let amax = amax(chunk);
                         let qb = &mut q[b * BLOCK..b * BLOCK + chunk.len()];
                         self.d.push(quantize_into(chunk, amax, qb));
                         if format == QuantFormat::Q4_0 {
@@ -537,6 +537,24 @@ impl Activations {
         }
         out
     }
+}
+
+/// The largest magnitude in `x`, in 8 independent lanes: a single running
+/// maximum is a chain of dependent instructions the compiler may not
+/// reorder (NaN rules), and costs more than the quantization itself.
+fn amax(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (m, v) in lanes.iter_mut().zip(chunk) {
+            *m = m.max(v.abs());
+        }
+    }
+    for (m, v) in lanes.iter_mut().zip(tail) {
+        *m = m.max(v.abs());
+    }
+    lanes.into_iter().fold(0.0, f32::max)
 }
 
 /// Symmetric quantization of `x` to i8 with scale `amax / 127`, into `q`;
