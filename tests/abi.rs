@@ -10,7 +10,7 @@
 use std::{
     io::Write,
     path::Path,
-    process::{Command, Stdio},
+    process::{Command, Output, Stdio},
 };
 
 use hark_tests::{build_fixture_crate, hark, library, text, workspace_root};
@@ -96,6 +96,21 @@ fn plugin_with_a_different_layout_is_refused_with_a_short_reason() {
     );
 }
 
+/// `host run pipeline --plugin-path plugin_dir` with `input` on stdin.
+fn run_with_stdin(host: &Path, pipeline: &Path, plugin_dir: &Path, input: &[u8]) -> Output {
+    let mut child = Command::new(host)
+        .args(["run", pipeline.to_str().unwrap(), "--plugin-path"])
+        .arg(plugin_dir)
+        .env_remove("HARK_PLUGIN_PATH")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 const PROBE_PIPELINE: &str = r#"Pipeline(
     nodes: {
         "input": (plugin: "text", kind: "lines-in"),
@@ -117,21 +132,7 @@ fn run_probe(host: &Path) -> String {
     );
     let pipeline = dir.path().join("probe.ron");
     std::fs::write(&pipeline, PROBE_PIPELINE).unwrap();
-    let mut child = Command::new(host)
-        .args([
-            "run",
-            pipeline.to_str().unwrap(),
-            "--plugin-path",
-            dir.path().to_str().unwrap(),
-        ])
-        .env_remove("HARK_PLUGIN_PATH")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run_with_stdin(host, &pipeline, dir.path(), b"hello\n");
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{}: {stderr}", host.display());
     assert!(
@@ -199,21 +200,7 @@ fn a_plugin_built_for_abi_1_0_loads_and_runs_in_this_host() {
 )"#,
     )
     .unwrap();
-    let mut child = Command::new(hark_tests::hark_bin())
-        .args([
-            "run",
-            pipeline.to_str().unwrap(),
-            "--plugin-path",
-            plugin_path,
-        ])
-        .env_remove("HARK_PLUGIN_PATH")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = run_with_stdin(&hark_tests::hark_bin(), &pipeline, dir.path(), b"hello\n");
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert_eq!(stdout, "1.0:hello\n");

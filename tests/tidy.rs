@@ -148,3 +148,34 @@ fn crate_dependencies_point_one_way() {
         }
     }
 }
+
+/// The `[profile.dev.package."*"]` settings of a Cargo.toml, comments and
+/// blank lines left out.
+fn dependency_profile(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != r#"[profile.dev.package."*"]"#)
+        .skip(1)
+        .map(str::trim)
+        .take_while(|l| !l.starts_with('['))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The fixtures built outside the workspace share its target directory;
+/// with other profile settings for dependencies, each would rebuild all of
+/// them (tract included: ten minutes of CI per fixture).
+#[test]
+fn excluded_fixtures_build_dependencies_like_the_workspace() {
+    let root = workspace_root();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let workspace = dependency_profile(&read("Cargo.toml"));
+    assert!(!workspace.is_empty());
+    for fixture in [
+        "tests/fixtures/altered-abi-plugin/Cargo.toml",
+        "tests/fixtures/extended-abi/Cargo.toml",
+    ] {
+        assert_eq!(dependency_profile(&read(fixture)), workspace, "{fixture}");
+    }
+}

@@ -55,6 +55,28 @@ impl DType {
         }
     }
 
+    /// Decodes little-endian float elements (f32, f16, bf16) to f32;
+    /// `None` for integer types. Trailing bytes that do not make a whole
+    /// element are ignored.
+    pub fn decode_floats(self, bytes: &[u8]) -> Option<Vec<f32>> {
+        Some(match self {
+            DType::F32 => bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            DType::F16 => bytes
+                .chunks_exact(2)
+                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+            // bf16 is the top half of an f32.
+            DType::BF16 => bytes
+                .chunks_exact(2)
+                .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
+                .collect(),
+            _ => return None,
+        })
+    }
+
     /// The lower-case name (`f32`, `i64`, ...).
     pub fn name(self) -> &'static str {
         match self {
@@ -67,6 +89,24 @@ impl DType {
             DType::BF16 => "bf16",
         }
     }
+}
+
+/// IEEE half to single precision, exactly (subnormals, infinities, NaN).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exponent = u32::from((h >> 10) & 0x1f);
+    let mantissa = u32::from(h & 0x3ff);
+    let bits = match (exponent, mantissa) {
+        (0, 0) => sign,
+        (0, m) => {
+            // Subnormal: normalise the mantissa into the f32 exponent range.
+            let shift = m.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
+        }
+        (31, m) => sign | 0x7f80_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
 }
 
 /// The elements of an owned [`Tensor`], row-major.
@@ -334,5 +374,35 @@ impl InferenceVTable {
     /// makes one per process).
     pub fn leak(self) -> InferenceVTableRef {
         self.leak_into_prefix()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_floats_decode_exactly() {
+        let cases: [(u16, f32); 8] = [
+            (0x3c00, 1.0),
+            (0xc100, -2.5),
+            (0x7bff, 65504.0),
+            (0x0001, 5.960_464_5e-8),
+            (0x03ff, 6.097_555_2e-5),
+            (0x0400, 6.103_515_6e-5),
+            (0x8000, -0.0),
+            (0x7c00, f32::INFINITY),
+        ];
+        for (bits, value) in cases {
+            assert_eq!(f16_to_f32(bits).to_bits(), value.to_bits(), "{bits:#06x}");
+        }
+        assert!(f16_to_f32(0x7e00).is_nan());
+        let bytes: Vec<u8> = [0x3c00u16, 0xc100]
+            .iter()
+            .flat_map(|b| b.to_le_bytes())
+            .collect();
+        assert_eq!(DType::F16.decode_floats(&bytes), Some(vec![1.0, -2.5]));
+        assert_eq!(DType::BF16.decode_floats(&[0x80, 0x3f]), Some(vec![1.0]));
+        assert_eq!(DType::I64.decode_floats(&[0; 8]), None);
     }
 }

@@ -263,27 +263,9 @@ pub struct WeightView<'a> {
 impl WeightView<'_> {
     /// The elements as f32 (from f32, f16 or bf16).
     pub fn to_f32(&self) -> Result<Vec<f32>, Error> {
-        let b = self.bytes;
-        Ok(match self.dtype {
-            DType::F32 => b
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            DType::F16 => b
-                .chunks_exact(2)
-                .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            DType::BF16 => b
-                .chunks_exact(2)
-                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                .collect(),
-            other => {
-                return Err(Error::failed(format!(
-                    "{} is not a float type",
-                    other.name()
-                )))
-            }
-        })
+        self.dtype
+            .decode_floats(self.bytes)
+            .ok_or_else(|| Error::failed(format!("{} is not a float type", self.dtype.name())))
     }
 }
 

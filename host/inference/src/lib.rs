@@ -32,6 +32,6 @@ pub mod quant;
 mod testutil;
 mod threads;
 
-pub use kernels::{Kernels, Variant};
+pub use kernels::{cpu_has, Kernels, Variant, CPU_FEATURES};
 pub use matrix::{Activations, QuantFormat, QuantMatrix, PANEL};
 pub use threads::ThreadPool;

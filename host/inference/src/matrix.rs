@@ -13,10 +13,14 @@
 //! Columns are zero-padded to a multiple of 32, rows to a multiple of 16.
 //!
 //! Per-block weight scales are kept as f32 (not f16) next to the panel,
-//! with, for the VNNI variant, `128 · Σw` per row and block: VNNI
-//! multiplies unsigned by signed bytes, so activations enter as `q + 128`
-//! and that offset is subtracted once per block instead of fixing signs
-//! per byte.
+//! with, for the VNNI variant, `128 · Σw` per row and block. VNNI
+//! multiplies unsigned by signed bytes, so one side must be offset by
+//! 128 and the offset taken back out once per block: in a GEMM the
+//! activations enter as `q + 128` (made once, reused by every panel) and
+//! the stored `128 · Σw` is subtracted; in a GEMV, which streams the
+//! weights from L2 and is bound by bytes moved, the kernel flips the
+//! weights to `w + 128` as it loads them and subtracts `128 · Σq` of the
+//! activations instead, so it reads no offsets at all.
 //!
 //! Activations are quantized on the fly (per block of 32 for Q8_0/Q4_0,
 //! per vector for [`QuantFormat::I8Row`]) into an [`Activations`] buffer
@@ -416,8 +420,9 @@ pub struct Activations {
     pub(crate) u: Vec<u8>,
     /// Scales: per block (`n × kp/32`), or per row for I8Row (`n`).
     pub(crate) d: Vec<f32>,
-    /// Q4_0 only: `8 · Σq` per block (`n × kp/32`), the offset the
-    /// unsigned nibbles add.
+    /// `Σq` per block (`n × kp/32`), or per row for I8Row (`n`): what
+    /// unsigned weights (Q4_0's `w + 8`, flipped `w + 128`) add, to take
+    /// back out.
     pub(crate) sums: Vec<i32>,
     /// F32 only: the activations as they are, `n × kp`, zero-padded.
     pub(crate) f: Vec<f32>,
@@ -485,6 +490,7 @@ impl Activations {
                 QuantFormat::I8Row => {
                     let amax = amax(row);
                     self.d.push(quantize_into(row, amax, q));
+                    self.sums.push(q.iter().map(|&v| v as i32).sum());
                 }
                 QuantFormat::F32 => unreachable!("handled above"),
                 QuantFormat::Q8_0 | QuantFormat::Q4_0 => {
@@ -494,10 +500,7 @@ impl Activations {
                         let amax = amax(chunk);
                         let qb = &mut q[b * BLOCK..b * BLOCK + chunk.len()];
                         self.d.push(quantize_into(chunk, amax, qb));
-                        if format == QuantFormat::Q4_0 {
-                            self.sums
-                                .push(8 * qb.iter().map(|&v| v as i32).sum::<i32>());
-                        }
+                        self.sums.push(qb.iter().map(|&v| v as i32).sum());
                     }
                 }
             }

@@ -237,33 +237,10 @@ fn cpu() -> Cpu {
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let mut features = BTreeMap::new();
-    #[cfg(target_arch = "x86_64")]
-    {
-        macro_rules! detect {
-            ($($f:tt),*) => { $( features.insert($f, std::is_x86_feature_detected!($f)); )* };
-        }
-        detect!(
-            "sse4.2",
-            "avx",
-            "avx2",
-            "fma",
-            "f16c",
-            "avx512f",
-            "avx512bw",
-            "avx512vl",
-            "avx512vnni",
-            "avxvnni"
-        );
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        features.insert("neon", std::arch::is_aarch64_feature_detected!("neon"));
-        features.insert(
-            "dotprod",
-            std::arch::is_aarch64_feature_detected!("dotprod"),
-        );
-    }
+    let features = hark_inference::CPU_FEATURES
+        .iter()
+        .map(|&f| (f, hark_inference::cpu_has(f)))
+        .collect();
     Cpu {
         model,
         arch: std::env::consts::ARCH,
@@ -278,7 +255,7 @@ fn kernels() -> KernelsReport {
         .map(|v| VariantReport {
             name: v.name(),
             supported: v.is_supported(),
-            missing: missing_features(v),
+            missing: v.missing_features(),
         })
         .collect();
     let threads = crate::inference::threads_from_env().unwrap_or(1);
@@ -338,27 +315,6 @@ fn kernels() -> KernelsReport {
             ops: Vec::new(),
         },
     }
-}
-
-fn missing_features(v: Variant) -> Vec<&'static str> {
-    #[cfg(target_arch = "x86_64")]
-    let has = |f: &str| match f {
-        "avx2" => std::is_x86_feature_detected!("avx2"),
-        "fma" => std::is_x86_feature_detected!("fma"),
-        "f16c" => std::is_x86_feature_detected!("f16c"),
-        "avx512f" => std::is_x86_feature_detected!("avx512f"),
-        "avx512bw" => std::is_x86_feature_detected!("avx512bw"),
-        "avx512vl" => std::is_x86_feature_detected!("avx512vl"),
-        "avx512vnni" => std::is_x86_feature_detected!("avx512vnni"),
-        _ => false,
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let has = |_: &str| false;
-    v.required_features()
-        .iter()
-        .copied()
-        .filter(|f| !has(f))
-        .collect()
 }
 
 fn meminfo(field: &str) -> Option<u64> {

@@ -195,22 +195,9 @@ fn blocks_from_bytes<B>(
 
 /// The elements of a float tensor as f32.
 pub fn to_f32(view: &View<'_>) -> Result<Vec<f32>> {
-    let b = view.bytes;
-    Ok(match view.dtype {
-        DType::F32 => b
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => b
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        DType::BF16 => b
-            .chunks_exact(2)
-            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        other => bail!("{} is not a float type", other.name()),
-    })
+    view.dtype
+        .decode_floats(view.bytes)
+        .with_context(|| format!("{} is not a float type", view.dtype.name()))
 }
 
 #[cfg(test)]

@@ -147,7 +147,7 @@ unsafe fn q4_0_panel<const N: usize>(
     let a: [*const u8; N] =
         std::array::from_fn(|j| acts.q[(i0 + j) * m.kp..].as_ptr() as *const u8);
     let d: [*const f32; N] = std::array::from_fn(|j| acts.d[(i0 + j) * blocks..].as_ptr());
-    let sums8: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
+    let sums: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
     let low = _mm256_set1_epi8(0x0f);
     let mut acc = [[_mm256_setzero_ps(); 2]; N];
     for b in 0..blocks {
@@ -175,7 +175,7 @@ unsafe fn q4_0_panel<const N: usize>(
         unsafe {
             for j in 0..N {
                 let da = _mm256_set1_ps(*d[j].add(b));
-                let offset = _mm256_set1_epi32(*sums8[j].add(b));
+                let offset = _mm256_set1_epi32(8 * *sums[j].add(b));
                 for h in 0..2 {
                     let sum = _mm256_madd_epi16(pairs[j][h], _mm256_set1_epi16(1));
                     let exact = _mm256_cvtepi32_ps(_mm256_sub_epi32(sum, offset));

@@ -10,8 +10,8 @@
 //! - `avx2`: `vpmaddubsw` (u8 × i8 → i16 pairs) + `vpmaddwd`, with ggml's
 //!   sign trick for 8-bit weights (`|a|` times `w · sign(a)`), 8 rows per
 //!   register;
-//! - `avx512vnni`: one `vpdpbusd` per 4 columns × 16 rows, activations
-//!   offset by +128 to make them unsigned (corrected once per block).
+//! - `avx512vnni`: one `vpdpbusd` per 4 columns × 16 rows, one operand
+//!   offset by +128 to make it unsigned (corrected once per block).
 //!
 //! Register blocking: each weight load serves several activation rows
 //! (4 with VNNI, 2 with AVX2), and independent accumulator chains hide
@@ -72,25 +72,73 @@ impl Variant {
 
     /// Whether this CPU can run the variant.
     pub fn is_supported(self) -> bool {
-        match self {
-            Variant::Scalar => true,
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx2 => {
-                is_x86_feature_detected!("avx2")
-                    && is_x86_feature_detected!("fma")
-                    && is_x86_feature_detected!("f16c")
-            }
-            #[cfg(target_arch = "x86_64")]
-            Variant::Avx512Vnni => {
-                Variant::Avx2.is_supported()
-                    && is_x86_feature_detected!("avx512f")
-                    && is_x86_feature_detected!("avx512bw")
-                    && is_x86_feature_detected!("avx512vl")
-                    && is_x86_feature_detected!("avx512vnni")
-            }
-            #[cfg(not(target_arch = "x86_64"))]
+        self.missing_features().is_empty()
+    }
+
+    /// The features the variant needs that this CPU lacks.
+    pub fn missing_features(self) -> Vec<&'static str> {
+        self.required_features()
+            .iter()
+            .copied()
+            .filter(|f| !cpu_has(f))
+            .collect()
+    }
+}
+
+/// The CPU features worth reporting on this architecture (`hark doctor`).
+#[cfg(target_arch = "x86_64")]
+pub const CPU_FEATURES: &[&str] = &[
+    "sse4.2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512vnni",
+    "avxvnni",
+];
+/// The CPU features worth reporting on this architecture (`hark doctor`).
+#[cfg(target_arch = "aarch64")]
+pub const CPU_FEATURES: &[&str] = &["neon", "dotprod", "i8mm"];
+/// The CPU features worth reporting on this architecture (`hark doctor`).
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub const CPU_FEATURES: &[&str] = &[];
+
+/// Whether this CPU has the feature `name`, as `is_x86_feature_detected!`
+/// (or the aarch64 equivalent) names it; false for any other name. The
+/// one place features are detected: kernel choice and `hark doctor` agree.
+pub fn cpu_has(name: &str) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match name {
+            "sse4.2" => is_x86_feature_detected!("sse4.2"),
+            "avx" => is_x86_feature_detected!("avx"),
+            "avx2" => is_x86_feature_detected!("avx2"),
+            "fma" => is_x86_feature_detected!("fma"),
+            "f16c" => is_x86_feature_detected!("f16c"),
+            "avx512f" => is_x86_feature_detected!("avx512f"),
+            "avx512bw" => is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => is_x86_feature_detected!("avx512vl"),
+            "avx512vnni" => is_x86_feature_detected!("avx512vnni"),
+            "avxvnni" => is_x86_feature_detected!("avxvnni"),
             _ => false,
         }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        match name {
+            "neon" => std::arch::is_aarch64_feature_detected!("neon"),
+            "dotprod" => std::arch::is_aarch64_feature_detected!("dotprod"),
+            "i8mm" => std::arch::is_aarch64_feature_detected!("i8mm"),
+            _ => false,
+        }
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = name;
+        false
     }
 }
 

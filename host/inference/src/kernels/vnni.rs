@@ -1,10 +1,13 @@
 //! AVX-512 VNNI kernels: `vpdpbusd` adds 4 u8 × i8 products into each of
 //! 16 i32 lanes, one lane per panel row.
 //!
-//! 8-bit weights meet activations offset to `q + 128` (unsigned); the
-//! panel's `offsets` (`128 · Σw` per row and block) take the offset back
-//! out. 4-bit weights are unsigned nibbles `w + 8` meeting signed
-//! activations; the activations' `8 · Σq` per block takes that back out.
+//! 8-bit weights: with several activation rows (GEMM), activations enter
+//! as `q + 128` and the panel's stored `128 · Σw` per row and block comes
+//! back out; with one (GEMV, bound by the bytes it streams from L2), the
+//! weights are flipped to `w + 128` as they are loaded (one XOR) and the
+//! activations' `128 · Σq` comes back out, so no offsets are read. 4-bit
+//! weights are stored as unsigned nibbles `w + 8` meeting signed
+//! activations; `8 · Σq` comes back out.
 //!
 //! Each kernel is generic over `P`, the panels (of 16 rows) sharing each
 //! activation broadcast, `N`, the activation rows sharing each weight
@@ -108,10 +111,21 @@ unsafe fn q8_0_panels<const P: usize, const N: usize, const C: usize>(
         std::array::from_fn(|x| m.weights[(p0 + x) * m.panel_bytes()..].as_ptr());
     let scales: [*const f32; P] =
         std::array::from_fn(|x| m.scales[(p0 + x) * blocks * PANEL..].as_ptr());
+    // GEMV: flip the weights (see the module docs); GEMM: offset activations.
+    let flip_weights = N == 1;
+    let a: [*const u8; N] = std::array::from_fn(|j| {
+        let row = (i0 + j) * m.kp;
+        if flip_weights {
+            acts.q[row..].as_ptr() as *const u8
+        } else {
+            acts.u[row..].as_ptr()
+        }
+    });
     let offsets: [*const i32; P] =
         std::array::from_fn(|x| m.offsets[(p0 + x) * blocks * PANEL..].as_ptr());
-    let a: [*const u8; N] = std::array::from_fn(|j| acts.u[(i0 + j) * m.kp..].as_ptr());
     let d: [*const f32; N] = std::array::from_fn(|j| acts.d[(i0 + j) * blocks..].as_ptr());
+    let sums: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
+    let flip = _mm512_set1_epi8(-128);
     let mut acc = [[_mm512_setzero_ps(); P]; N];
     for b in 0..blocks {
         let mut chains = [[[_mm512_setzero_si512(); C]; P]; N];
@@ -122,22 +136,39 @@ unsafe fn q8_0_panels<const P: usize, const N: usize, const C: usize>(
                 let mut wv = [_mm512_setzero_si512(); P];
                 for x in 0..P {
                     wv[x] = _mm512_loadu_si512(w[x].add((b * 8 + q) * 64) as *const _);
+                    if flip_weights {
+                        wv[x] = _mm512_xor_si512(wv[x], flip);
+                    }
                 }
                 for j in 0..N {
                     let av = broadcast4(a[j].add(b * BLOCK + q * 4));
                     for x in 0..P {
-                        chains[j][x][q % C] = _mm512_dpbusd_epi32(chains[j][x][q % C], av, wv[x]);
+                        let chain = chains[j][x][q % C];
+                        chains[j][x][q % C] = if flip_weights {
+                            _mm512_dpbusd_epi32(chain, wv[x], av)
+                        } else {
+                            _mm512_dpbusd_epi32(chain, av, wv[x])
+                        };
                     }
                 }
             }
         }
         // SAFETY: block `b` of each panel has 16 scales and offsets; each
-        // activation row has `blocks` scales.
+        // activation row has `blocks` scales and sums.
         unsafe {
             for x in 0..P {
                 let dw = _mm512_loadu_ps(scales[x].add(b * PANEL));
-                let off = _mm512_loadu_si512(offsets[x].add(b * PANEL) as *const _);
+                let stored = if flip_weights {
+                    _mm512_setzero_si512()
+                } else {
+                    _mm512_loadu_si512(offsets[x].add(b * PANEL) as *const _)
+                };
                 for j in 0..N {
+                    let off = if flip_weights {
+                        _mm512_set1_epi32(128 * *sums[j].add(b))
+                    } else {
+                        stored
+                    };
                     let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(fold(&chains[j][x]), off));
                     let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
                     acc[j][x] = _mm512_fmadd_ps(s, scale, acc[j][x]);
@@ -176,7 +207,7 @@ unsafe fn q4_0_panels<const P: usize, const N: usize, const C: usize>(
     let a: [*const u8; N] =
         std::array::from_fn(|j| acts.q[(i0 + j) * m.kp..].as_ptr() as *const u8);
     let d: [*const f32; N] = std::array::from_fn(|j| acts.d[(i0 + j) * blocks..].as_ptr());
-    let sums8: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
+    let sums: [*const i32; N] = std::array::from_fn(|j| acts.sums[(i0 + j) * blocks..].as_ptr());
     let low = _mm512_set1_epi8(0x0f);
     let mut acc = [[_mm512_setzero_ps(); P]; N];
     for b in 0..blocks {
@@ -208,8 +239,8 @@ unsafe fn q4_0_panels<const P: usize, const N: usize, const C: usize>(
             for x in 0..P {
                 let dw = _mm512_loadu_ps(scales[x].add(b * PANEL));
                 for j in 0..N {
-                    let exact =
-                        _mm512_sub_epi32(fold(&chains[j][x]), _mm512_set1_epi32(*sums8[j].add(b)));
+                    let offset = _mm512_set1_epi32(8 * *sums[j].add(b));
+                    let exact = _mm512_sub_epi32(fold(&chains[j][x]), offset);
                     let scale = _mm512_mul_ps(dw, _mm512_set1_ps(*d[j].add(b)));
                     acc[j][x] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), scale, acc[j][x]);
                 }
@@ -241,7 +272,16 @@ unsafe fn i8row_panels<const P: usize, const N: usize, const C: usize>(
 ) {
     let w: [*const u8; P] =
         std::array::from_fn(|x| m.weights[(p0 + x) * m.panel_bytes()..].as_ptr());
-    let a: [*const u8; N] = std::array::from_fn(|j| acts.u[(i0 + j) * m.kp..].as_ptr());
+    let flip_weights = N == 1;
+    let a: [*const u8; N] = std::array::from_fn(|j| {
+        let row = (i0 + j) * m.kp;
+        if flip_weights {
+            acts.q[row..].as_ptr() as *const u8
+        } else {
+            acts.u[row..].as_ptr()
+        }
+    });
+    let flip = _mm512_set1_epi8(-128);
     let mut chains = [[[_mm512_setzero_si512(); C]; P]; N];
     // One scale per row: the whole row sums in i32 (at most 255 · 127 · kp,
     // far from overflow for any real kp), with no per-block epilogue.
@@ -253,11 +293,19 @@ unsafe fn i8row_panels<const P: usize, const N: usize, const C: usize>(
                 let mut wv = [_mm512_setzero_si512(); P];
                 for x in 0..P {
                     wv[x] = _mm512_loadu_si512(w[x].add((b * 8 + q) * 64) as *const _);
+                    if flip_weights {
+                        wv[x] = _mm512_xor_si512(wv[x], flip);
+                    }
                 }
                 for j in 0..N {
                     let av = broadcast4(a[j].add(b * BLOCK + q * 4));
                     for x in 0..P {
-                        chains[j][x][q % C] = _mm512_dpbusd_epi32(chains[j][x][q % C], av, wv[x]);
+                        let chain = chains[j][x][q % C];
+                        chains[j][x][q % C] = if flip_weights {
+                            _mm512_dpbusd_epi32(chain, wv[x], av)
+                        } else {
+                            _mm512_dpbusd_epi32(chain, av, wv[x])
+                        };
                     }
                 }
             }
@@ -267,8 +315,13 @@ unsafe fn i8row_panels<const P: usize, const N: usize, const C: usize>(
     unsafe {
         for x in 0..P {
             let dw = _mm512_loadu_ps(m.scales[(p0 + x) * PANEL..].as_ptr());
-            let off = _mm512_loadu_si512(m.offsets[(p0 + x) * PANEL..].as_ptr() as *const _);
+            let stored = _mm512_loadu_si512(m.offsets[(p0 + x) * PANEL..].as_ptr() as *const _);
             for j in 0..N {
+                let off = if flip_weights {
+                    _mm512_set1_epi32(128 * acts.sums[i0 + j])
+                } else {
+                    stored
+                };
                 let s = _mm512_cvtepi32_ps(_mm512_sub_epi32(fold(&chains[j][x]), off));
                 let v = _mm512_mul_ps(s, _mm512_mul_ps(dw, _mm512_set1_ps(acts.d[i0 + j])));
                 store(out, p0 + x, i0 + j, v);
