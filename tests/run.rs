@@ -415,3 +415,29 @@ fn fan_in_merges_and_fan_out_copies() {
     lines.sort_unstable();
     assert_eq!(lines, ["a1", "a2", "a3", "b1", "b2"]);
 }
+
+/// A wrong kernel or thread setting is a usage error before anything runs.
+#[test]
+fn invalid_inference_settings_are_refused_before_running() {
+    hark_tests::ensure_built();
+    for (var, value, message) in [
+        (
+            "HARK_KERNELS",
+            "sse9",
+            "HARK_KERNELS=sse9 is not a kernel variant (use scalar, avx2 or avx512vnni)",
+        ),
+        ("HARK_THREADS", "0", "HARK_THREADS=0 is not a thread count"),
+    ] {
+        let output = Command::new(hark_bin())
+            .current_dir(workspace_root())
+            .args(["run", "pipelines/shout.ron"])
+            .env(var, value)
+            .env_remove("HARK_PLUGIN_PATH")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}

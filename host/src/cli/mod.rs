@@ -190,6 +190,13 @@ pub fn main() -> i32 {
             }
         }
         Command::Run { file, set, stats } => {
+            // A wrong HARK_KERNELS / HARK_THREADS is a usage error, found
+            // before any node starts rather than by the first plugin to use
+            // the inference core.
+            if let Err(e) = crate::inference::core() {
+                eprintln!("error: {e}");
+                return 2;
+            }
             let plugins = load_plugins(&search);
             match load_pipeline(&file, set, &plugins, color) {
                 Ok(p) => run(&p, &plugins, stats),
