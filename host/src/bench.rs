@@ -173,6 +173,7 @@ pub fn hark_chain(nodes: usize, args: &BenchArgs, plugins: &PluginSet) -> Result
                 to: (i, 0),
                 capacity: args.capacity,
                 policy: QueuePolicy::Block,
+                convert: None,
             })
             .collect(),
     };

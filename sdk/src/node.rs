@@ -36,6 +36,12 @@ pub trait Node: Send + 'static {
 
     /// Sources: produce the next message(s). May block for about one frame,
     /// never indefinitely.
+    ///
+    /// Transforms and sinks: do a piece of work queued by `on_message`
+    /// (e.g. synthesise the next sentence). The host calls it after each
+    /// message while no other message is waiting, and again as long as it
+    /// returns [`Produce::More`]; so a long job done in pieces still sees
+    /// a `Cancel` that arrives in the middle. The default has no work.
     fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
         let _ = out;
         Ok(Produce::Finished)

@@ -32,6 +32,21 @@ Exit status: 0 success, 1 a node failed while running, 2 bad usage or invalid pi
 3 a node could not start, 130 interrupted.
 Logging: HARK_LOG=debug (or any tracing filter, e.g. HARK_LOG=plugin=debug).";
 
+/// "16000 Hz mono", "any rate, 2 channels".
+fn describe_audio(t: crate::pipeline::AudioTarget) -> String {
+    let rate = match t.sample_rate {
+        0 => "any rate".to_string(),
+        r => format!("{r} Hz"),
+    };
+    let channels = match t.channels {
+        0 => "any channels".to_string(),
+        1 => "mono".to_string(),
+        2 => "stereo".to_string(),
+        c => format!("{c} channels"),
+    };
+    format!("{rate} {channels}")
+}
+
 /// Hark: an offline, plugin-based assistant framework.
 ///
 /// Plugins (shared libraries) offer node kinds; a pipeline file (RON)
@@ -174,6 +189,15 @@ pub fn main() -> i32 {
                         p.nodes.len(),
                         p.links.len()
                     );
+                    for (i, link) in p.links.iter().enumerate() {
+                        if let Some(target) = link.convert {
+                            println!(
+                                "  {}: audio converted to {} on the way",
+                                p.link_name(i),
+                                describe_audio(target)
+                            );
+                        }
+                    }
                     0
                 }
                 Err(code) => code,

@@ -22,7 +22,7 @@ mod validate;
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Sources};
-pub use validate::{check, LinkSpec, NodeSpec, Pipeline};
+pub use validate::{audio_conversion, check, AudioTarget, LinkSpec, NodeSpec, Pipeline};
 
 /// A pipeline file's text and the `--set` arguments applied to it.
 #[derive(Debug, Clone)]

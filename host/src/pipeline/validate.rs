@@ -54,6 +54,19 @@ pub struct LinkSpec {
     pub capacity: usize,
     /// Full-queue behaviour.
     pub policy: QueuePolicy,
+    /// The audio format the input port wants when it may differ from
+    /// what the output port sends: the link converts (mixes channels,
+    /// resamples) on the way.
+    pub convert: Option<AudioTarget>,
+}
+
+/// The audio format a link converts to; 0 = whatever arrives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AudioTarget {
+    /// Samples per second.
+    pub sample_rate: u32,
+    /// Interleaved channels.
+    pub channels: u16,
 }
 
 impl Pipeline {
@@ -343,35 +356,32 @@ fn resolve_kind<'p>(
     Some(kind)
 }
 
-/// Whether an output port may feed an input port.
+/// Whether an output port may feed an input port (audio formats need not
+/// match: links convert them, see [`audio_conversion`]).
 fn types_compatible(from: &PortInfo, to: &PortInfo) -> bool {
-    let types = from.message_type == to.message_type
+    from.message_type == to.message_type
         || from.message_type == MessageType::Any
         || to.message_type == MessageType::Any
         // Control events may travel on any link.
-        || from.message_type == MessageType::Control;
-    types && audio_mismatch(from, to).is_none()
+        || from.message_type == MessageType::Control
 }
 
-/// Describes an audio-format conflict between two audio ports.
-fn audio_mismatch(from: &PortInfo, to: &PortInfo) -> Option<String> {
-    if from.message_type != MessageType::Audio || to.message_type != MessageType::Audio {
+/// The format a link must convert audio to: when the input port declares a
+/// sample rate or channel count that the output port does not declare the
+/// same (a source whose format depends on its file or device declares
+/// none, so its links convert when needed, at run time).
+pub fn audio_conversion(from: &PortInfo, to: &PortInfo) -> Option<AudioTarget> {
+    let audio = |p: &PortInfo| matches!(p.message_type, MessageType::Audio | MessageType::Any);
+    if !audio(from) || to.message_type != MessageType::Audio {
         return None;
     }
     let (a, b) = (from.audio, to.audio);
-    if a.sample_rate != 0 && b.sample_rate != 0 && a.sample_rate != b.sample_rate {
-        return Some(format!(
-            "sample rate {} Hz does not match {} Hz",
-            a.sample_rate, b.sample_rate
-        ));
-    }
-    if a.channels != 0 && b.channels != 0 && a.channels != b.channels {
-        return Some(format!(
-            "{} channel(s) do not match {} channel(s)",
-            a.channels, b.channels
-        ));
-    }
-    None
+    let rate_differs = b.sample_rate != 0 && a.sample_rate != b.sample_rate;
+    let channels_differ = b.channels != 0 && a.channels != b.channels;
+    (rate_differs || channels_differ).then_some(AudioTarget {
+        sample_rate: b.sample_rate,
+        channels: b.channels,
+    })
 }
 
 fn port_list(ports: &[PortInfo]) -> String {
@@ -460,15 +470,13 @@ fn resolve_link(
     let out_port = &kinds[from.0]?.outputs[from.1];
     let in_port = &kinds[to.0]?.inputs[to.1];
     if !types_compatible(out_port, in_port) {
-        let reason = audio_mismatch(out_port, in_port).unwrap_or_else(|| {
-            format!(
-                "`{}` sends {} but `{}` takes {}",
-                link.from.port.value,
-                out_port.message_type.name(),
-                link.to.port.value,
-                in_port.message_type.name()
-            )
-        });
+        let reason = format!(
+            "`{}` sends {} but `{}` takes {}",
+            link.from.port.value,
+            out_port.message_type.name(),
+            link.to.port.value,
+            in_port.message_type.name()
+        );
         errors.push(
             Diagnostic::at(
                 link.span.clone(),
@@ -492,6 +500,7 @@ fn resolve_link(
         to,
         capacity: link.capacity,
         policy: link.policy,
+        convert: audio_conversion(out_port, in_port),
     })
 }
 

@@ -13,9 +13,11 @@ use std::sync::{
 };
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
 use hark_plugin_api::{Message, Payload};
 
-use crate::pipeline::raw::QueuePolicy;
+use super::convert::AudioConverter;
+use crate::pipeline::{raw::QueuePolicy, AudioTarget};
 
 /// Counters of one link, shared between its two ends and the report.
 #[derive(Debug, Default)]
@@ -34,6 +36,9 @@ pub struct LinkSender {
     policy: QueuePolicy,
     track_high_water: bool,
     stats: Arc<LinkStats>,
+    /// Audio format conversion, on links that need it. Only the node
+    /// thread owning this sender uses it; the mutex is never contended.
+    converter: Option<Mutex<AudioConverter>>,
 }
 
 /// Creates a link: its sender, its receiver and its counters.
@@ -41,6 +46,7 @@ pub fn link(
     capacity: usize,
     policy: QueuePolicy,
     track_high_water: bool,
+    convert: Option<AudioTarget>,
 ) -> (LinkSender, Receiver<Message>, Arc<LinkStats>) {
     let capacity = if policy == QueuePolicy::Latest {
         1
@@ -55,6 +61,7 @@ pub fn link(
         policy,
         track_high_water,
         stats: stats.clone(),
+        converter: convert.map(|target| Mutex::new(AudioConverter::new(target))),
     };
     (sender, rx, stats)
 }
@@ -72,12 +79,25 @@ impl LinkSender {
             policy: QueuePolicy::Block,
             track_high_water: false,
             stats: Arc::new(LinkStats::default()),
+            converter: None,
         }
     }
 
     /// Sends `message` according to the policy. A link whose receiver is
     /// gone (its node has ended) silently discards.
     pub fn send(&self, message: Message) {
+        match &self.converter {
+            None => self.send_one(message),
+            Some(converter) => {
+                let converted = converter.lock().convert(message);
+                for m in converted {
+                    self.send_one(m);
+                }
+            }
+        }
+    }
+
+    fn send_one(&self, message: Message) {
         match (self.policy, &self.rx) {
             (QueuePolicy::Block, _) | (_, None) => {
                 let _ = self.tx.send(message);
@@ -120,6 +140,9 @@ impl LinkSender {
 
     /// Sends end of stream, waiting for room whatever the policy.
     pub fn send_end_of_stream(&self) {
+        if let Some(rest) = self.converter.as_ref().and_then(|c| c.lock().flush()) {
+            let _ = self.tx.send(rest);
+        }
         let _ = self.tx.send(Message::end_of_stream());
     }
 }
@@ -145,7 +168,7 @@ mod tests {
 
     #[test]
     fn drop_oldest_keeps_newest_and_counts() {
-        let (tx, rx, stats) = link(2, QueuePolicy::DropOldest, true);
+        let (tx, rx, stats) = link(2, QueuePolicy::DropOldest, true, None);
         for i in 0..5 {
             tx.send(data(i));
         }
@@ -156,7 +179,7 @@ mod tests {
 
     #[test]
     fn latest_keeps_one_and_never_drops_control() {
-        let (tx, rx, stats) = link(8, QueuePolicy::Latest, false);
+        let (tx, rx, stats) = link(8, QueuePolicy::Latest, false, None);
         tx.send(data(1));
         tx.send(data(2));
         tx.send(Message::new(

@@ -11,6 +11,7 @@
 //! i.e. when every sink has drained. `stop` (Ctrl-C) makes sources finish
 //! early; the rest drains the same way.
 
+mod convert;
 mod host_context;
 mod link;
 mod node_thread;
@@ -166,7 +167,7 @@ pub fn run(
         .collect();
     let mut link_stats: Vec<(usize, Arc<LinkStats>)> = Vec::new();
     for spec in &pipeline.links {
-        let (tx, rx, stats) = link(spec.capacity, spec.policy, options.stats);
+        let (tx, rx, stats) = link(spec.capacity, spec.policy, options.stats, spec.convert);
         outputs[spec.from.0][spec.from.1].push(tx);
         inputs[spec.to.0].push((spec.to.1 as u32, rx));
         link_stats.push((spec.to.0, stats));

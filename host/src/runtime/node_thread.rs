@@ -5,6 +5,10 @@
 //! 1. sources call `produce` until it reports `Finished` or the pipeline
 //!    stops; other nodes receive from their input links until each has
 //!    delivered end of stream, calling `on_message` for everything else;
+//!    a transform that reports work in hand (`produce` → `Continue` after
+//!    a message) gets `produce` calls while its inputs are idle, until it
+//!    reports `Finished`, so it can work in pieces and still see a new
+//!    message (`Cancel`) between two;
 //! 2. `flush`, then end of stream on every output link;
 //! 3. `shutdown`.
 //!
@@ -18,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{Receiver, Select};
+use crossbeam_channel::{Receiver, RecvError, Select, TryRecvError};
 use hark_plugin_api::{Message, NodeBox, PluginError, PluginErrorKind, SourceStatus};
 use hdrhistogram::Histogram;
 
@@ -197,9 +201,33 @@ impl NodeThread<'_> {
         for rx in &receivers {
             select.recv(rx);
         }
+        // Whether the node may have work in hand (a transform that queued
+        // output, e.g. speech synthesis sentence by sentence): then inputs
+        // are only polled, and `produce` runs while they are idle, so a
+        // message such as `Cancel` is seen between two pieces of work.
+        let mut pending = false;
         while open > 0 {
-            // One input: a plain blocking receive, cheaper than a select.
-            let (index, received) = if receivers.len() == 1 {
+            let (index, received) = if pending {
+                let waiting = if receivers.len() == 1 {
+                    match receivers[0].try_recv() {
+                        Err(TryRecvError::Empty) => None,
+                        other => Some((0, other.map_err(|_| RecvError))),
+                    }
+                } else {
+                    select.try_select().ok().map(|op| {
+                        let index = op.index();
+                        (index, op.recv(&receivers[index]))
+                    })
+                };
+                match waiting {
+                    Some(w) => w,
+                    None => {
+                        pending = self.work(c);
+                        continue;
+                    }
+                }
+            } else if receivers.len() == 1 {
+                // One input: a plain blocking receive, cheaper than a select.
                 (0, receivers[0].recv())
             } else {
                 let op = select.select();
@@ -229,6 +257,27 @@ impl NodeThread<'_> {
             record(c, started);
             if let Err(e) = result {
                 self.recover(e, "on_message", c);
+            }
+            pending = true;
+        }
+        // Inputs ended: finish the work in hand before `flush`.
+        while pending {
+            pending = self.work(c);
+        }
+    }
+
+    /// Lets a transform or sink do queued work (`produce`); returns
+    /// whether it has more.
+    fn work(&mut self, c: &mut Counters) -> bool {
+        if c.failed.is_some() || self.outputs.stopping.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.instance.produce(&mut self.outputs) {
+            Ok(SourceStatus::Continue) => true,
+            Ok(SourceStatus::Finished) => false,
+            Err(e) => {
+                self.recover(e, "produce", c);
+                false
             }
         }
     }
