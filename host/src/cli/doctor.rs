@@ -350,50 +350,8 @@ fn memory() -> Memory {
 fn audio() -> Audio {
     // ALSA prints every probe failure (no card, no pulse, ...) to stderr;
     // what matters is summarised in the report instead.
-    let _quiet = QuietStderr::new();
+    let _quiet = super::devices::QuietStderr::new();
     audio_devices()
-}
-
-/// Sends fd 2 to /dev/null while alive (on Unix; a no-op elsewhere).
-struct QuietStderr {
-    #[cfg(unix)]
-    saved: Option<i32>,
-}
-
-impl QuietStderr {
-    fn new() -> QuietStderr {
-        #[cfg(unix)]
-        {
-            // SAFETY: plain fd calls; failures leave stderr as it was.
-            let saved = unsafe {
-                let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-                if null < 0 {
-                    None
-                } else {
-                    let saved = libc::dup(2);
-                    libc::dup2(null, 2);
-                    libc::close(null);
-                    (saved >= 0).then_some(saved)
-                }
-            };
-            QuietStderr { saved }
-        }
-        #[cfg(not(unix))]
-        QuietStderr {}
-    }
-}
-
-impl Drop for QuietStderr {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(fd) = self.saved {
-            // SAFETY: restores the descriptor saved in `new`.
-            unsafe {
-                libc::dup2(fd, 2);
-                libc::close(fd);
-            }
-        }
-    }
 }
 
 fn audio_devices() -> Audio {

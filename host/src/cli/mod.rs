@@ -5,6 +5,7 @@
 //! Exit codes: 0 success; 1 a node failed during the run; 2 bad usage or
 //! an invalid pipeline; 3 a node could not start; 130 interrupted.
 
+mod devices;
 mod doctor;
 mod graph;
 mod models;
@@ -144,6 +145,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List sound devices (microphones, speakers) and their formats.
+    Devices,
 }
 
 /// `hark models` subcommands.
@@ -232,6 +235,7 @@ pub fn main() -> i32 {
             ModelsCommand::List => models::list(),
             ModelsCommand::Fetch { names } => models::fetch(&names),
         },
+        Command::Devices => devices::main(),
         Command::Doctor { json } => {
             let report = doctor::gather(&PluginSet::load(&search));
             if json {
