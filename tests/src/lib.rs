@@ -30,12 +30,14 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 7] = [
+const PACKAGES: [&str; 9] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
     "hark-plugin-flow",
     "hark-plugin-vad",
+    "hark-plugin-whisper",
+    "hark-plugin-tts",
     "hark-fixture-faulty",
     "hark-fixture-abi10",
 ];

@@ -162,14 +162,13 @@ fn install_file(
             for part in model {
                 model_bin.extend(read(part)?);
             }
-            let vocabulary = String::from_utf8(read(&vocabulary)?).map_err(|e| {
-                FetchError::Convert {
+            let vocabulary =
+                String::from_utf8(read(&vocabulary)?).map_err(|e| FetchError::Convert {
                     file: file.name.to_string(),
                     source: whisper_ggml::ConvertError::Invalid(format!(
                         "vocabulary.txt is not UTF-8: {e}"
                     )),
-                }
-            })?;
+                })?;
             let mut out = Vec::with_capacity(model_bin.len());
             whisper_ggml::convert(
                 &model_bin,
@@ -234,7 +233,8 @@ fn read_member(
         for item in tar.entries().map_err(io("reading", path))? {
             let mut item = item.map_err(io("reading", path))?;
             if item.path().is_ok_and(|p| p == Path::new(member.path)) {
-                item.read_to_end(&mut bytes).map_err(io("extracting from", path))?;
+                item.read_to_end(&mut bytes)
+                    .map_err(io("extracting from", path))?;
                 return Ok(bytes);
             }
         }

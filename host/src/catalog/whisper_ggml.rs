@@ -489,7 +489,13 @@ impl<'a> Ct2Model<'a> {
         let prefix = format!("{side}/layer_");
         self.vars
             .keys()
-            .filter_map(|k| k.strip_prefix(&prefix)?.split('/').next()?.parse::<usize>().ok())
+            .filter_map(|k| {
+                k.strip_prefix(&prefix)?
+                    .split('/')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
             .max()
             .map(|n| n + 1)
             .ok_or_else(|| invalid(format!("it has no {side} layers")))
@@ -582,7 +588,8 @@ struct MelFilters {
 /// little-endian f32 `.npy` arrays).
 fn mel_filters(npz: &[u8], n_mels: usize) -> Result<MelFilters, ConvertError> {
     let bad = |why: String| invalid(format!("mel_filters.npz: {why}"));
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(npz)).map_err(|e| bad(e.to_string()))?;
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(npz)).map_err(|e| bad(e.to_string()))?;
     let member = format!("mel_{n_mels}.npy");
     let mut file = zip
         .by_name(&member)
@@ -595,9 +602,10 @@ fn mel_filters(npz: &[u8], n_mels: usize) -> Result<MelFilters, ConvertError> {
         Some([0x93, b'N', b'U', b'M', b'P', b'Y', 1, _]) if npy.len() >= 10 => {
             (u16::from_le_bytes([npy[8], npy[9]]) as usize, 10)
         }
-        Some([0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, _]) if npy.len() >= 12 => {
-            (u32::from_le_bytes([npy[8], npy[9], npy[10], npy[11]]) as usize, 12)
-        }
+        Some([0x93, b'N', b'U', b'M', b'P', b'Y', 2 | 3, _]) if npy.len() >= 12 => (
+            u32::from_le_bytes([npy[8], npy[9], npy[10], npy[11]]) as usize,
+            12,
+        ),
         _ => return Err(bad(format!("{member} is not a .npy array"))),
     };
     let header = npy
@@ -649,7 +657,9 @@ fn vocabulary_bytes(vocabulary: &str, n_vocab: usize) -> Result<Vec<Vec<u8>>, Co
             t.chars()
                 .map(|c| {
                     decode.get(&c).copied().ok_or_else(|| {
-                        invalid(format!("vocabulary token {t:?} has a character outside GPT-2's byte alphabet"))
+                        invalid(format!(
+                            "vocabulary token {t:?} has a character outside GPT-2's byte alphabet"
+                        ))
                     })
                 })
                 .collect()

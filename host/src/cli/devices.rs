@@ -81,7 +81,9 @@ pub fn main() -> i32 {
             }
         );
     }
-    println!("\nSelect a device in a pipeline with `device: \"NAME\"` (or part of it, or its index).");
+    println!(
+        "\nSelect a device in a pipeline with `device: \"NAME\"` (or part of it, or its index)."
+    );
     0
 }
 
@@ -126,4 +128,3 @@ impl Drop for QuietStderr {
         }
     }
 }
-

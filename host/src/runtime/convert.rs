@@ -11,13 +11,12 @@
 //! converter flushes what it holds, so an utterance's audio is complete
 //! before its `UtteranceEnd`; `Cancel` drops it instead.
 
+pub use crate::pipeline::AudioTarget;
 use hark_plugin_api::{
     abi_stable::std_types::{RArc, RVec},
     AudioFrame, ControlEvent, Message, MessageMeta, Payload,
 };
-pub use crate::pipeline::AudioTarget;
 use rubato::{audioadapter_buffers::direct::InterleavedSlice, Fft, FixedSync, Indexing, Resampler};
-
 
 /// Input frames per resampling chunk (~20 ms at 48 kHz).
 const CHUNK: usize = 1024;
@@ -108,16 +107,18 @@ impl AudioConverter {
         }
         let stream = match &mut self.stream {
             Some(s) => s,
-            None => match ResampleStream::new(frame_in.sample_rate, to_rate, to_channels as usize) {
-                Some(s) => self.stream.insert(s),
-                None => {
-                    tracing::error!(
+            None => {
+                match ResampleStream::new(frame_in.sample_rate, to_rate, to_channels as usize) {
+                    Some(s) => self.stream.insert(s),
+                    None => {
+                        tracing::error!(
                         "cannot resample {} Hz to {to_rate} Hz; passing the audio on unconverted",
                         frame_in.sample_rate
                     );
-                    return vec![Message::new(meta, Payload::Audio(frame_in.clone()))];
+                        return vec![Message::new(meta, Payload::Audio(frame_in.clone()))];
+                    }
                 }
-            },
+            }
         };
         if stream.frames_in == 0 && stream.pending.is_empty() {
             stream.meta = meta;
@@ -174,7 +175,12 @@ impl ResampleStream {
         let mut output = vec![0f32; self.resampler.output_frames_max() * ch];
         let output_frames = output.len() / ch;
         let result = InterleavedSlice::new(&input[..], ch, need)
-            .and_then(|i| Ok((i, InterleavedSlice::new_mut(&mut output[..], ch, output_frames)?)))
+            .and_then(|i| {
+                Ok((
+                    i,
+                    InterleavedSlice::new_mut(&mut output[..], ch, output_frames)?,
+                ))
+            })
             .map_err(|e| e.to_string())
             .and_then(|(i, mut o)| {
                 let indexing = Indexing {

@@ -13,8 +13,8 @@ use std::sync::{
 };
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
-use parking_lot::Mutex;
 use hark_plugin_api::{Message, Payload};
+use parking_lot::Mutex;
 
 use super::convert::AudioConverter;
 use crate::pipeline::{raw::QueuePolicy, AudioTarget};

@@ -46,8 +46,11 @@ pub fn find(wanted: &str, direction: Direction) -> Result<cpal::Device, Error> {
     let all = devices(&host, direction);
     let names: Vec<String> = all.iter().map(|d| d.name().unwrap_or_default()).collect();
     let no_device = || {
-        Error::failed(format!("no usable audio {} device on this machine", direction.noun()))
-            .with_hint(direction.wav_hint())
+        Error::failed(format!(
+            "no usable audio {} device on this machine",
+            direction.noun()
+        ))
+        .with_hint(direction.wav_hint())
     };
     if wanted.is_empty() || wanted == "default" {
         let default = match direction {
@@ -81,7 +84,10 @@ pub fn find(wanted: &str, direction: Direction) -> Result<cpal::Device, Error> {
             "{wanted:?} matches several audio {} devices",
             direction.noun()
         ))
-        .with_hint(format!("give the full name or the index: {}", numbered(&names)))),
+        .with_hint(format!(
+            "give the full name or the index: {}",
+            numbered(&names)
+        ))),
     }
 }
 
@@ -112,8 +118,16 @@ pub fn choose_config(
         Direction::Output => device.default_output_config(),
     }
     .map_err(|e| cannot(e.to_string()))?;
-    let rate = if sample_rate == 0 { default.sample_rate().0 } else { sample_rate };
-    let channels = if channels == 0 { default.channels() } else { channels };
+    let rate = if sample_rate == 0 {
+        default.sample_rate().0
+    } else {
+        sample_rate
+    };
+    let channels = if channels == 0 {
+        default.channels()
+    } else {
+        channels
+    };
     let ranges: Vec<cpal::SupportedStreamConfigRange> = match direction {
         Direction::Input => device.supported_input_configs().map(|c| c.collect()),
         Direction::Output => device.supported_output_configs().map(|c| c.collect()),
@@ -171,7 +185,9 @@ pub fn push_as_f32(data: &cpal::Data, out: &mut Vec<f32>) {
             let s = data.as_slice::<i32>().unwrap_or_default();
             out.extend(s.iter().map(|&v| v as f32 / 2_147_483_648.0));
         }
-        cpal::SampleFormat::F32 => out.extend_from_slice(data.as_slice::<f32>().unwrap_or_default()),
+        cpal::SampleFormat::F32 => {
+            out.extend_from_slice(data.as_slice::<f32>().unwrap_or_default())
+        }
         _ => {}
     }
 }
@@ -181,12 +197,17 @@ pub fn fill_from_f32(data: &mut cpal::Data, source: &mut impl Iterator<Item = f3
     match data.sample_format() {
         cpal::SampleFormat::I16 => {
             for v in data.as_slice_mut::<i16>().unwrap_or_default() {
-                *v = (source.next().unwrap_or(0.0).clamp(-1.0, 1.0) * 32767.0) as i16;
+                // The inverse of `push_as_f32` (and of wav-reader): 16-bit
+                // audio passes through bit-exactly.
+                *v = (source.next().unwrap_or(0.0) * 32768.0)
+                    .round()
+                    .clamp(-32768.0, 32767.0) as i16;
             }
         }
         cpal::SampleFormat::I32 => {
             for v in data.as_slice_mut::<i32>().unwrap_or_default() {
-                *v = (f64::from(source.next().unwrap_or(0.0).clamp(-1.0, 1.0)) * 2_147_483_647.0) as i32;
+                *v = (f64::from(source.next().unwrap_or(0.0).clamp(-1.0, 1.0)) * 2_147_483_647.0)
+                    as i32;
             }
         }
         cpal::SampleFormat::F32 => {

@@ -69,7 +69,10 @@ impl Settings for InputSettings {
             "a WAV file to read; empty: the microphone",
         )];
         fields.extend(MicrophoneSettings::fields());
-        fields.push(Field::bool("realtime", "WAV: emit at the pace of real time"));
+        fields.push(Field::bool(
+            "realtime",
+            "WAV: emit at the pace of real time",
+        ));
         fields
     }
 
@@ -84,8 +87,13 @@ impl NodeKind for Input {
     type Instance = InputNode;
 
     fn spec() -> KindSpec {
-        KindSpec::source("input", "Audio from the microphone, or from a WAV file when `path` is set")
-            .output(Port::audio("audio").doc("interleaved f32 frames at the source's rate and channels"))
+        KindSpec::source(
+            "input",
+            "Audio from the microphone, or from a WAV file when `path` is set",
+        )
+        .output(
+            Port::audio("audio").doc("interleaved f32 frames at the source's rate and channels"),
+        )
     }
 
     fn create(s: InputSettings, ctx: &Context) -> Result<InputNode, Error> {
@@ -146,7 +154,10 @@ impl Default for OutputSettings {
 
 impl Settings for OutputSettings {
     fn fields() -> Vec<Field> {
-        let mut fields = vec![Field::path("path", "a WAV file to write; empty: the speaker")];
+        let mut fields = vec![Field::path(
+            "path",
+            "a WAV file to write; empty: the speaker",
+        )];
         fields.extend(SpeakerSettings::fields());
         fields
     }
@@ -165,8 +176,14 @@ impl NodeKind for Output {
     type Instance = OutputNode;
 
     fn spec() -> KindSpec {
-        KindSpec::sink("output", "Audio to the speaker, or to a WAV file when `path` is set")
-            .input(Port::audio("audio").doc("audio to play or write; Cancel drops what the speaker buffers"))
+        KindSpec::sink(
+            "output",
+            "Audio to the speaker, or to a WAV file when `path` is set",
+        )
+        .input(
+            Port::audio("audio")
+                .doc("audio to play or write; Cancel drops what the speaker buffers"),
+        )
     }
 
     fn create(s: OutputSettings, ctx: &Context) -> Result<OutputNode, Error> {

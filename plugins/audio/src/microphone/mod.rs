@@ -58,18 +58,32 @@ impl Default for MicrophoneSettings {
 impl Settings for MicrophoneSettings {
     fn fields() -> Vec<Field> {
         vec![
-            Field::string("device", "device: empty/\"default\", an index from `hark devices`, or (part of) its name"),
-            Field::integer("sample_rate", "u32", "samples per second; 0: the device's default (links convert to what nodes need)"),
+            Field::string(
+                "device",
+                "device: empty/\"default\", an index from `hark devices`, or (part of) its name",
+            ),
+            Field::integer(
+                "sample_rate",
+                "u32",
+                "samples per second; 0: the device's default (links convert to what nodes need)",
+            ),
             Field::integer("channels", "u16", "channels; 0: the device's default"),
             Field::integer("frame_ms", "u32", "frame length in milliseconds (1..=1000)"),
-            Field::float("max_seconds", "f32", "stop after this much audio; 0: until the pipeline stops"),
+            Field::float(
+                "max_seconds",
+                "f32",
+                "stop after this much audio; 0: until the pipeline stops",
+            ),
         ]
     }
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         validate_frame_ms(self.frame_ms)?;
         if self.max_seconds < 0.0 || !self.max_seconds.is_finite() {
-            return Err(ConfigIssue::field("max_seconds", "max_seconds must be 0 or positive"));
+            return Err(ConfigIssue::field(
+                "max_seconds",
+                "max_seconds must be 0 or positive",
+            ));
         }
         Ok(())
     }
@@ -178,10 +192,12 @@ impl MicrophoneNode {
                 }
             })
             .map_err(|e| Error::failed(format!("cannot start the microphone thread: {e}")))?;
-        let (sample_rate, channels) = ready_rx
-            .recv()
-            .map_err(|_| Error::failed("the microphone thread ended before opening the device"))??;
-        ctx.info(&format!("microphone open: {sample_rate} Hz, {channels} channel(s)"));
+        let (sample_rate, channels) = ready_rx.recv().map_err(|_| {
+            Error::failed("the microphone thread ended before opening the device")
+        })??;
+        ctx.info(&format!(
+            "microphone open: {sample_rate} Hz, {channels} channel(s)"
+        ));
         let frames = (u64::from(sample_rate) * u64::from(settings.frame_ms) / 1000).max(1);
         Ok(MicrophoneNode {
             samples: samples_rx,
@@ -192,7 +208,8 @@ impl MicrophoneNode {
             samples_per_frame: frames as usize * channels as usize,
             pending: Vec::new(),
             remaining: (settings.max_seconds > 0.0).then(|| {
-                (f64::from(settings.max_seconds) * f64::from(sample_rate)) as u64 * u64::from(channels)
+                (f64::from(settings.max_seconds) * f64::from(sample_rate)) as u64
+                    * u64::from(channels)
             }),
             sent: 0,
             ctx,
@@ -206,7 +223,10 @@ impl MicrophoneNode {
             ..MessageMeta::default()
         };
         self.sent += frames;
-        out.try_emit(0, audio_message(meta, self.sample_rate, self.channels, samples))
+        out.try_emit(
+            0,
+            audio_message(meta, self.sample_rate, self.channels, samples),
+        )
     }
 }
 

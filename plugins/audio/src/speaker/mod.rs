@@ -49,14 +49,24 @@ impl Default for SpeakerSettings {
 impl Settings for SpeakerSettings {
     fn fields() -> Vec<Field> {
         vec![
-            Field::string("device", "device: empty/\"default\", an index from `hark devices`, or (part of) its name"),
-            Field::integer("buffer_ms", "u32", "audio kept ahead of the device (20..=5000)"),
+            Field::string(
+                "device",
+                "device: empty/\"default\", an index from `hark devices`, or (part of) its name",
+            ),
+            Field::integer(
+                "buffer_ms",
+                "u32",
+                "audio kept ahead of the device (20..=5000)",
+            ),
         ]
     }
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         if !(20..=5000).contains(&self.buffer_ms) {
-            return Err(ConfigIssue::field("buffer_ms", "buffer_ms must be within 20..=5000"));
+            return Err(ConfigIssue::field(
+                "buffer_ms",
+                "buffer_ms must be within 20..=5000",
+            ));
         }
         Ok(())
     }
@@ -147,8 +157,9 @@ impl SpeakerNode {
         ready_rx
             .recv()
             .map_err(|_| Error::failed("the speaker thread ended before opening the device"))??;
-        self.ctx
-            .info(&format!("speaker open: {sample_rate} Hz, {channels} channel(s)"));
+        self.ctx.info(&format!(
+            "speaker open: {sample_rate} Hz, {channels} channel(s)"
+        ));
         Ok(Open {
             sample_rate,
             channels,
@@ -164,13 +175,17 @@ impl SpeakerNode {
 }
 
 impl Node for SpeakerNode {
-    fn on_message(&mut self, _port: u32, message: Message, _out: &mut Outputs) -> Result<(), Error> {
+    fn on_message(
+        &mut self,
+        _port: u32,
+        message: Message,
+        _out: &mut Outputs,
+    ) -> Result<(), Error> {
         match &message.payload {
             Payload::Audio(frame) => {
-                let reopen = self
-                    .open
-                    .as_ref()
-                    .is_none_or(|o| o.sample_rate != frame.sample_rate || o.channels != frame.channels);
+                let reopen = self.open.as_ref().is_none_or(|o| {
+                    o.sample_rate != frame.sample_rate || o.channels != frame.channels
+                });
                 if reopen {
                     self.drain();
                     self.open = None;
@@ -183,7 +198,8 @@ impl Node for SpeakerNode {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 open.buffer.lock().extend(frame.samples.iter().copied());
-                self.ctx.counter_add("samples_played", frame.samples.len() as u64);
+                self.ctx
+                    .counter_add("samples_played", frame.samples.len() as u64);
                 Ok(())
             }
             Payload::Control(ControlEvent::Cancel) => {
@@ -209,7 +225,8 @@ impl SpeakerNode {
     fn drain(&self) {
         let Some(open) = &self.open else { return };
         let buffered = open.buffer.lock().len() as u64;
-        let play_ms = buffered * 1000 / (u64::from(open.sample_rate) * u64::from(open.channels)).max(1);
+        let play_ms =
+            buffered * 1000 / (u64::from(open.sample_rate) * u64::from(open.channels)).max(1);
         let deadline = Instant::now() + Duration::from_millis(play_ms + 1000);
         while !open.buffer.lock().is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));

@@ -29,8 +29,12 @@ type SynthCallback = unsafe extern "C" fn(*mut c_short, c_int, *mut c_void) -> c
 
 #[link(name = "espeak-ng")]
 unsafe extern "C" {
-    fn espeak_Initialize(output: c_int, buflength: c_int, path: *const c_char, options: c_int)
-        -> c_int;
+    fn espeak_Initialize(
+        output: c_int,
+        buflength: c_int,
+        path: *const c_char,
+        options: c_int,
+    ) -> c_int;
     fn espeak_SetSynthCallback(callback: SynthCallback);
     fn espeak_SetVoiceByName(name: *const c_char) -> c_int;
     fn espeak_SetParameter(parameter: c_int, value: c_int, relative: c_int) -> c_int;

@@ -50,7 +50,10 @@ impl Default for EspeakSettings {
 impl Settings for EspeakSettings {
     fn fields() -> Vec<Field> {
         vec![
-            Field::string("voice", "espeak-ng voice (en-us, en-gb, de, fr, ...; `espeak-ng --voices` lists them)"),
+            Field::string(
+                "voice",
+                "espeak-ng voice (en-us, en-gb, de, fr, ...; `espeak-ng --voices` lists them)",
+            ),
             Field::integer("rate", "u32", "words per minute (80..=450)"),
             Field::integer("pitch", "u32", "base pitch (0..=100)"),
             Field::integer("volume", "u32", "volume (0..=200, 100 normal)"),
@@ -59,13 +62,22 @@ impl Settings for EspeakSettings {
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         if !(80..=450).contains(&self.rate) {
-            return Err(ConfigIssue::field("rate", format!("rate must be within 80..=450 words per minute, not {}", self.rate)));
+            return Err(ConfigIssue::field(
+                "rate",
+                format!(
+                    "rate must be within 80..=450 words per minute, not {}",
+                    self.rate
+                ),
+            ));
         }
         if self.pitch > 100 {
             return Err(ConfigIssue::field("pitch", "pitch must be within 0..=100"));
         }
         if self.volume > 200 {
-            return Err(ConfigIssue::field("volume", "volume must be within 0..=200"));
+            return Err(ConfigIssue::field(
+                "volume",
+                "volume must be within 0..=200",
+            ));
         }
         Ok(())
     }
@@ -79,14 +91,17 @@ impl NodeKind for Espeak {
     type Instance = EspeakNode;
 
     fn spec() -> KindSpec {
-        KindSpec::transform("espeak", "Text to speech with espeak-ng, sentence by sentence")
-            .input(Port::text("text").doc("final texts are spoken; a Cancel event stops speaking"))
-            .output(
-                Port::audio("audio")
-                    .sample_rate(SAMPLE_RATE)
-                    .channels(1)
-                    .doc("speech in chunks of 100 ms; Cancel events are passed on"),
-            )
+        KindSpec::transform(
+            "espeak",
+            "Text to speech with espeak-ng, sentence by sentence",
+        )
+        .input(Port::text("text").doc("final texts are spoken; a Cancel event stops speaking"))
+        .output(
+            Port::audio("audio")
+                .sample_rate(SAMPLE_RATE)
+                .channels(1)
+                .doc("speech in chunks of 100 ms; Cancel events are passed on"),
+        )
     }
 
     fn create(settings: EspeakSettings, ctx: &Context) -> Result<EspeakNode, Error> {
@@ -142,7 +157,8 @@ impl Node for EspeakNode {
             }
             Payload::Control(ControlEvent::Cancel) => {
                 if !self.queue.is_empty() {
-                    self.ctx.counter_add("cancelled_sentences", self.queue.len() as u64);
+                    self.ctx
+                        .counter_add("cancelled_sentences", self.queue.len() as u64);
                 }
                 self.queue.clear();
                 out.emit(AUDIO, message)
@@ -177,10 +193,7 @@ impl Node for EspeakNode {
             );
             if first {
                 first = false;
-                ctx.gauge_set(
-                    "first_audio_ms",
-                    arrived.elapsed().as_secs_f64() * 1e3,
-                );
+                ctx.gauge_set("first_audio_ms", arrived.elapsed().as_secs_f64() * 1e3);
             }
             match out.emit(AUDIO, message) {
                 Ok(()) => true,

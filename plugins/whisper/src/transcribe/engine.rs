@@ -8,7 +8,9 @@ use std::{
 
 use hark_sdk::prelude::*;
 use parking_lot::Mutex;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use super::TranscribeSettings;
 
@@ -33,8 +35,8 @@ const MIN_SAMPLES: usize = SAMPLE_RATE + SAMPLE_RATE / 10;
 /// freed with the last node using it.
 static MODELS: Mutex<Vec<(PathBuf, Weak<WhisperContext>)>> = Mutex::new(Vec::new());
 
-/// The model at `path`, loaded once per process.
-fn shared_model(path: &Path, ctx: &Context) -> Result<Arc<WhisperContext>, Error> {
+/// The model at `path`, loaded once per process; `log` hears about a load.
+fn shared_model(path: &Path, log: &dyn Fn(&str)) -> Result<Arc<WhisperContext>, Error> {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     let mut models = MODELS.lock();
     models.retain(|(_, m)| m.strong_count() > 0);
@@ -57,7 +59,7 @@ fn shared_model(path: &Path, ctx: &Context) -> Result<Arc<WhisperContext>, Error
             ))
             .with_hint("the file may be truncated or not a whisper.cpp ggml model; fetch it again with `hark models fetch`")
         })?;
-    ctx.info(&format!(
+    log(&format!(
         "model loaded: {} in {} ms",
         canonical.display(),
         started.elapsed().as_millis()
@@ -118,9 +120,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Loads (or shares) the model at `path` and makes a state for it.
-    pub fn new(path: &Path, settings: &TranscribeSettings, ctx: &Context) -> Result<Self, Error> {
-        let model = shared_model(path, ctx)?;
+    /// Loads (or shares) the model at `path` and makes a state for it;
+    /// `log` hears about the model being loaded.
+    pub fn new(
+        path: &Path,
+        settings: &TranscribeSettings,
+        log: &dyn Fn(&str),
+    ) -> Result<Self, Error> {
+        let model = shared_model(path, log)?;
         let language = match settings.language.trim() {
             "" | "auto" => None,
             code => Some(code.to_string()),
@@ -131,7 +138,9 @@ impl Engine {
                 path.display(),
                 settings.language
             ))
-            .with_hint("set language: \"en\", or use model: \"base\" (`hark models fetch whisper-base`)"));
+            .with_hint(
+                "set language: \"en\", or use model: \"base\" (`hark models fetch whisper-base`)",
+            ));
         }
         let state = model
             .create_state()

@@ -129,7 +129,8 @@ impl TranscribeNode {
         let n = s.utterances as f64;
         self.ctx.counter_add("utterances", 1);
         self.ctx.gauge_set("final_latency_ms.last", latency_ms);
-        self.ctx.gauge_set("final_latency_ms.mean", s.latency_ms_sum / n);
+        self.ctx
+            .gauge_set("final_latency_ms.mean", s.latency_ms_sum / n);
         self.ctx.gauge_set("final_latency_ms.max", s.latency_ms_max);
         self.ctx.gauge_set("real_time_factor.last", rtf);
         self.ctx.gauge_set("real_time_factor.mean", s.rtf_sum / n);

@@ -109,11 +109,17 @@ impl Settings for TranscribeSettings {
         if !matches!(self.strategy.as_str(), "greedy" | "beam") {
             return Err(ConfigIssue::field(
                 "strategy",
-                format!("strategy must be \"greedy\" or \"beam\", not {:?}", self.strategy),
+                format!(
+                    "strategy must be \"greedy\" or \"beam\", not {:?}",
+                    self.strategy
+                ),
             ));
         }
         if !(1..=16).contains(&self.beam_size) {
-            return Err(ConfigIssue::field("beam_size", "beam_size must be within 1..=16"));
+            return Err(ConfigIssue::field(
+                "beam_size",
+                "beam_size must be within 1..=16",
+            ));
         }
         if self.threads > 64 {
             return Err(ConfigIssue::field("threads", "threads must be at most 64"));
@@ -181,7 +187,7 @@ impl NodeKind for Transcribe {
                     .with_hint(hint),
             );
         }
-        let engine = Engine::new(&path, &settings, ctx)?;
+        let engine = Engine::new(&path, &settings, &|line| ctx.info(line))?;
         Ok(TranscribeNode::new(engine, &settings, *ctx))
     }
 }
