@@ -141,7 +141,7 @@ struct Tensor {
 
 fn write_tensor(w: &mut impl Write, t: &Tensor, quantize: bool) -> std::io::Result<()> {
     let f32_storage = t.dims.len() < 2 || t.keep_f32;
-    let q8 = quantize && !f32_storage && t.dims.len() == 2 && t.dims[1] % 32 == 0;
+    let q8 = quantize && !f32_storage && t.dims.len() == 2 && t.dims[1].is_multiple_of(32);
     let ggml_type = match (f32_storage, q8) {
         (true, _) => GGML_F32,
         (false, true) => GGML_Q8_0,
