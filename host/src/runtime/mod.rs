@@ -201,6 +201,7 @@ pub fn run(
                     },
                     inputs,
                     timing: options.stats,
+                    no_work_in_pieces: false,
                 };
                 std::thread::Builder::new()
                     .name(format!("node:{}", spec.name))

@@ -116,6 +116,9 @@ pub struct NodeThread<'p> {
     pub outputs: OutputPorts,
     /// Whether to time each call (`--stats`).
     pub timing: bool,
+    /// Set when the node answered `produce` with `Unsupported`: it never
+    /// has work in hand.
+    pub no_work_in_pieces: bool,
 }
 
 struct Counters {
@@ -269,12 +272,22 @@ impl NodeThread<'_> {
     /// Lets a transform or sink do queued work (`produce`); returns
     /// whether it has more.
     fn work(&mut self, c: &mut Counters) -> bool {
-        if c.failed.is_some() || self.outputs.stopping.load(Ordering::Relaxed) {
+        if self.no_work_in_pieces
+            || c.failed.is_some()
+            || self.outputs.stopping.load(Ordering::Relaxed)
+        {
             return false;
         }
         match self.instance.produce(&mut self.outputs) {
             Ok(SourceStatus::Continue) => true,
             Ok(SourceStatus::Finished) => false,
+            // A plugin written before transforms could work in pieces
+            // (or without the sdk) may answer that it is not a source:
+            // it has no work in hand, and is not asked again.
+            Err(e) if e.kind == PluginErrorKind::Unsupported => {
+                self.no_work_in_pieces = true;
+                false
+            }
             Err(e) => {
                 self.recover(e, "produce", c);
                 false
