@@ -17,20 +17,46 @@ pub fn main() -> i32 {
             d.supported_output_configs().map(|c| c.collect())
         }
         .unwrap_or_default();
-        let mut lines: Vec<String> = ranges
-            .iter()
-            .map(|r| {
-                format!(
-                    "{} ch, {}-{} Hz, {}",
-                    r.channels(),
-                    r.min_sample_rate().0,
-                    r.max_sample_rate().0,
-                    r.sample_format()
-                )
+        // One line per rate range and sample format, channel counts
+        // folded ("1-16 ch"): ALSA plug devices offer every combination.
+        let mut groups: Vec<((u32, u32, String), Vec<u16>)> = Vec::new();
+        for r in &ranges {
+            let key = (
+                r.min_sample_rate().0,
+                r.max_sample_rate().0,
+                r.sample_format().to_string(),
+            );
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, channels)) => channels.push(r.channels()),
+                None => groups.push((key, vec![r.channels()])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((min, max, format), mut channels)| {
+                channels.sort_unstable();
+                channels.dedup();
+                let (first, last) = (channels[0], channels[channels.len() - 1]);
+                let contiguous = usize::from(last - first) + 1 == channels.len();
+                let channels = if channels.len() == 1 {
+                    first.to_string()
+                } else if contiguous {
+                    format!("{first}-{last}")
+                } else {
+                    channels
+                        .iter()
+                        .map(u16::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
+                let rates = if min == max {
+                    format!("{min} Hz")
+                } else {
+                    format!("{min}-{max} Hz")
+                };
+                format!("{channels} ch, {rates}, {format}")
             })
-            .collect();
-        lines.dedup();
-        lines
+            .collect()
     };
     let inputs: Vec<(String, Vec<String>)> = host
         .input_devices()

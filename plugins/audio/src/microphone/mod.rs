@@ -123,8 +123,8 @@ enum Captured {
 /// A running `microphone` node.
 pub struct MicrophoneNode {
     samples: Receiver<Captured>,
-    /// Dropping it stops the device thread.
-    _stop: Sender<()>,
+    /// Dropping it stops the device thread (at the end, or with the node).
+    stop: Option<Sender<()>>,
     overruns: Arc<AtomicU64>,
     sample_rate: u32,
     channels: u16,
@@ -201,7 +201,7 @@ impl MicrophoneNode {
         let frames = (u64::from(sample_rate) * u64::from(settings.frame_ms) / 1000).max(1);
         Ok(MicrophoneNode {
             samples: samples_rx,
-            _stop: stop_tx,
+            stop: Some(stop_tx),
             overruns,
             sample_rate,
             channels,
@@ -261,6 +261,7 @@ impl Node for MicrophoneNode {
         }
         self.pending.drain(..start);
         if self.remaining == Some(0) {
+            self.stop = None; // close the device now
             let rest = std::mem::take(&mut self.pending);
             if !rest.is_empty() {
                 self.emit_frame(rest, out)?;

@@ -3,12 +3,12 @@
 //!
 //! espeak-ng keeps one global synthesiser per process and is not
 //! thread-safe: every call goes through [`Synth`], which holds a global
-//! lock, and audio comes back through one global callback that hands it
-//! to the closure of the synthesis in progress (a thread-local pointer,
-//! set only while that synthesis runs on this thread).
+//! lock. Audio comes back through one global callback, on the thread that
+//! called `espeak_Synth` (synchronous mode), into a thread-local buffer
+//! that [`Synth::speak`] takes when synthesis returns.
 
 use std::{
-    cell::Cell,
+    cell::RefCell,
     ffi::{c_char, c_int, c_short, c_uint, c_void, CString},
     sync::OnceLock,
 };
@@ -50,42 +50,26 @@ unsafe extern "C" {
     ) -> c_int;
 }
 
-/// Milliseconds of audio per callback: the granularity of chunks.
+/// Milliseconds of audio per callback.
 const CHUNK_MS: c_int = 100;
 
 /// The sample rate, once espeak-ng is initialised (or why it failed).
 static INIT: OnceLock<Result<u32, String>> = OnceLock::new();
 static LOCK: Mutex<()> = Mutex::new(());
 
-type Sink<'a> = dyn FnMut(&[i16]) -> bool + 'a;
-
 thread_local! {
-    /// The receiver of the synthesis running on this thread.
-    static SINK: Cell<Option<*mut Sink<'static>>> = const { Cell::new(None) };
+    /// Audio of the synthesis running on this thread.
+    static AUDIO: RefCell<Vec<i16>> = const { RefCell::new(Vec::new()) };
 }
 
 unsafe extern "C" fn on_audio(wav: *mut c_short, samples: c_int, _events: *mut c_void) -> c_int {
-    if wav.is_null() || samples <= 0 {
-        return 0;
+    if !wav.is_null() && samples > 0 {
+        // SAFETY: espeak-ng hands `samples` valid samples at `wav` for the
+        // duration of the call.
+        let chunk = unsafe { std::slice::from_raw_parts(wav, samples as usize) };
+        AUDIO.with(|a| a.borrow_mut().extend_from_slice(chunk));
     }
-    // SAFETY: espeak-ng hands `samples` valid samples at `wav` for the
-    // duration of the call.
-    let chunk = unsafe { std::slice::from_raw_parts(wav, samples as usize) };
-    let Some(sink) = SINK.with(Cell::get) else {
-        return 0;
-    };
-    // A panic must not unwind into C; it aborts this synthesis instead.
-    let go_on = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the pointer is set by `Synth::speak` for exactly the time
-        // its borrow is alive, on this thread.
-        unsafe { (*sink)(chunk) }
-    }))
-    .unwrap_or(false);
-    if go_on {
-        0
-    } else {
-        1
-    }
+    0 // go on
 }
 
 /// Voice settings of one synthesis.
@@ -158,15 +142,10 @@ impl Synth {
         Ok(())
     }
 
-    /// Synthesises `text`, giving each chunk of 16-bit samples to `sink`
-    /// as soon as espeak-ng has it; `sink` returns `false` to stop.
-    pub fn speak(&mut self, text: &str, sink: &mut Sink<'_>) -> Result<(), String> {
+    /// Synthesises `text` into 16-bit mono samples at [`Synth::sample_rate`].
+    pub fn speak(&mut self, text: &str) -> Result<Vec<i16>, String> {
         let text = CString::new(text.replace('\0', " ")).expect("NUL bytes removed");
-        // SAFETY: the lifetime is erased only for the duration of the call
-        // below, during which `sink` is borrowed; the pointer is cleared
-        // before returning.
-        let erased: *mut Sink<'static> = unsafe { std::mem::transmute(sink as *mut Sink<'_>) };
-        SINK.with(|s| s.set(Some(erased)));
+        AUDIO.with(|a| a.borrow_mut().clear());
         // SAFETY: `text` is NUL-terminated and outlives the synchronous call.
         let result = unsafe {
             espeak_Synth(
@@ -180,9 +159,9 @@ impl Synth {
                 std::ptr::null_mut(),
             )
         };
-        SINK.with(|s| s.set(None));
+        let audio = AUDIO.with(|a| std::mem::take(&mut *a.borrow_mut()));
         if result == EE_OK {
-            Ok(())
+            Ok(audio)
         } else {
             Err(format!("espeak-ng failed to synthesise (error {result})"))
         }

@@ -5,9 +5,9 @@
 //! ```
 //!
 //! Each final text is split into sentences, queued, and synthesised one
-//! sentence at a time; audio leaves in chunks of 100 ms as espeak-ng
-//! produces them, so the first sentence is heard before the rest is
-//! synthesised. A `Cancel` event (barge-in, "stop") drops the queued
+//! sentence at a time; each sentence's audio leaves in chunks of 100 ms
+//! as soon as it is synthesised, so the first sentence is heard before
+//! the rest is synthesised. A `Cancel` event (barge-in, "stop") drops the queued
 //! sentences, stops the one in progress and is passed on, so a speaker
 //! downstream can drop what it still buffers.
 
@@ -133,6 +133,8 @@ impl NodeKind for Espeak {
 }
 
 const AUDIO: u32 = 0;
+/// Samples per emitted chunk: 100 ms.
+const CHUNK_SAMPLES: usize = SAMPLE_RATE as usize / 10;
 
 /// A running `espeak` node.
 pub struct EspeakNode {
@@ -167,45 +169,29 @@ impl Node for EspeakNode {
         }
     }
 
-    /// Speaks the next queued sentence.
+    /// Speaks the next queued sentence: synthesised whole (espeak-ng is
+    /// ~100× faster than real time, a sentence takes milliseconds), then
+    /// emitted in chunks, after espeak-ng is unlocked, so a node blocked by
+    /// backpressure never holds up another node's synthesis.
     fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
         let Some((meta, sentence, arrived)) = self.queue.pop_front() else {
             return Ok(Produce::Finished);
         };
-        let mut synth = Synth::lock().map_err(Error::failed)?;
-        synth.set_voice(&self.voice).map_err(Error::failed)?;
-        let mut first = true;
-        let mut failure = None;
-        let ctx = self.ctx;
-        let mut samples_out = 0u64;
-        let mut emit = |chunk: &[i16]| {
-            let samples: Vec<f32> = chunk.iter().map(|&s| f32::from(s) / 32768.0).collect();
-            let at = meta.timestamp_ns + samples_out * 1_000_000_000 / u64::from(SAMPLE_RATE);
-            samples_out += chunk.len() as u64;
-            let message = audio_message(
-                MessageMeta {
-                    timestamp_ns: at,
-                    ..meta
-                },
-                SAMPLE_RATE,
-                1,
-                samples,
-            );
-            if first {
-                first = false;
-                ctx.gauge_set("first_audio_ms", arrived.elapsed().as_secs_f64() * 1e3);
-            }
-            match out.emit(AUDIO, message) {
-                Ok(()) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            }
+        let pcm = {
+            let mut synth = Synth::lock().map_err(Error::failed)?;
+            synth.set_voice(&self.voice).map_err(Error::failed)?;
+            synth.speak(&sentence).map_err(Error::failed)?
         };
-        synth.speak(&sentence, &mut emit).map_err(Error::failed)?;
-        if let Some(e) = failure {
-            return Err(e);
+        self.ctx
+            .gauge_set("first_audio_ms", arrived.elapsed().as_secs_f64() * 1e3);
+        for (i, chunk) in pcm.chunks(CHUNK_SAMPLES).enumerate() {
+            let offset = (i * CHUNK_SAMPLES) as u64 * 1_000_000_000 / u64::from(SAMPLE_RATE);
+            let samples = chunk.iter().map(|&s| f32::from(s) / 32768.0).collect();
+            let meta = MessageMeta {
+                timestamp_ns: meta.timestamp_ns + offset,
+                ..meta
+            };
+            out.emit(AUDIO, audio_message(meta, SAMPLE_RATE, 1, samples))?;
         }
         self.ctx.counter_add("sentences", 1);
         Ok(if self.queue.is_empty() {
