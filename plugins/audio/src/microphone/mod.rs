@@ -7,8 +7,9 @@
 //! The device runs on a thread of its own (cpal streams may not move
 //! between threads); its callback hands samples over a bounded queue, and
 //! the node cuts them into frames of `frame_ms`. If the pipeline falls
-//! behind, the oldest audio is dropped and counted (`overruns`), never the
-//! device's timing.
+//! behind by more than the queue holds (256 device buffers), the device's
+//! new audio is dropped and counted (`overruns`): the device callback
+//! never waits.
 
 use std::{
     sync::{
