@@ -74,7 +74,7 @@ impl Context {
     /// Fails in a host older than ABI 1.1, which has none.
     pub fn inference(&self) -> Result<crate::inference::Inference, crate::Error> {
         match self.raw.vtable.inference() {
-            Some(Some(vt)) => Ok(crate::inference::Inference::new(vt)),
+            Some(Some(vt)) => Ok(crate::inference::Inference::from_vtable(vt)),
             Some(None) => Err(crate::Error::failed("this host lends no inference core")
                 .with_hint("in tests, create the harness with `Harness::with_inference`")),
             None => Err(crate::Error::failed(

@@ -34,7 +34,11 @@ impl std::fmt::Debug for Inference {
 }
 
 impl Inference {
-    pub(crate) fn new(vt: InferenceVTableRef) -> Self {
+    /// The core behind `vt`. Plugins get theirs from
+    /// [`crate::Context::inference`]; this is for programs that link a
+    /// core themselves (the host's `hark nlu train`, benchmarks:
+    /// `Inference::from_vtable(hark::inference::vtable())`).
+    pub fn from_vtable(vt: InferenceVTableRef) -> Self {
         Inference { vt }
     }
 

@@ -9,6 +9,7 @@ mod devices;
 mod doctor;
 mod graph;
 mod models;
+mod nlu;
 mod plugins;
 
 use std::{
@@ -147,6 +148,11 @@ pub enum Command {
     },
     /// List sound devices (microphones, speakers) and their formats.
     Devices,
+    /// Train and score the `nlu` plugin's learned model (SNIPS-format data).
+    Nlu {
+        #[command(subcommand)]
+        command: nlu::NluCommand,
+    },
 }
 
 /// `hark models` subcommands.
@@ -236,6 +242,7 @@ pub fn main() -> i32 {
             ModelsCommand::Fetch { names } => models::fetch(&names),
         },
         Command::Devices => devices::main(),
+        Command::Nlu { command } => nlu::main(command),
         Command::Doctor { json } => {
             let report = doctor::gather(&PluginSet::load(&search));
             if json {

@@ -9,9 +9,6 @@
 //! their dot product). The encoder runs in the node on the host's
 //! kernels; `format` picks how its linear layers are quantized.
 
-mod encoder;
-mod tokenizer;
-
 use std::path::PathBuf;
 
 use hark_sdk::{
@@ -21,8 +18,7 @@ use hark_sdk::{
     ConfigIssue, Value,
 };
 
-pub use encoder::{Encoder, DIM};
-pub use tokenizer::Tokenizer;
+pub use hark_minilm::{Encoder, Tokenizer, DIM};
 
 /// The `minilm` kind.
 pub struct MiniLm;

@@ -16,6 +16,16 @@ pub struct Tokenizer {
     unk: u32,
 }
 
+/// Token ids of a text given as words, and where each word starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WordPieces {
+    /// `[CLS] pieces… [SEP]`.
+    pub ids: Vec<u32>,
+    /// For each word, the index in `ids` of its first piece (that of
+    /// `[SEP]` for a word that was cut off).
+    pub first_piece: Vec<usize>,
+}
+
 /// Words longer than this (in chars) become `[UNK]`, as in BERT.
 const MAX_WORD: usize = 100;
 
@@ -53,6 +63,40 @@ impl Tokenizer {
         }
         out.push(self.sep);
         out
+    }
+
+    /// Like [`Tokenizer::encode`] for text already split into `words`,
+    /// keeping track of where each word's pieces start (a tagger labels
+    /// words by their first piece, as BERT taggers do).
+    pub fn encode_words<S: AsRef<str>>(&self, words: &[S], max: usize) -> WordPieces {
+        let mut ids = vec![self.cls];
+        let mut first_piece = Vec::with_capacity(words.len());
+        let mut full = false;
+        for word in words {
+            let start = ids.len();
+            for piece in split_words(&normalize(word.as_ref())) {
+                for id in self.word_pieces(&piece) {
+                    if ids.len() + 1 >= max {
+                        full = true;
+                        break;
+                    }
+                    ids.push(id);
+                }
+            }
+            // A word with no pieces (only control characters) or cut off
+            // by `max` borrows the position of `[SEP]`.
+            first_piece.push(if full || ids.len() == start {
+                None
+            } else {
+                Some(start)
+            });
+        }
+        let sep = ids.len();
+        ids.push(self.sep);
+        WordPieces {
+            first_piece: first_piece.into_iter().map(|p| p.unwrap_or(sep)).collect(),
+            ids,
+        }
     }
 
     fn word_pieces(&self, word: &str) -> Vec<u32> {
@@ -157,6 +201,18 @@ mod tests {
     fn accents_are_stripped_and_unknown_words_are_unk() {
         let t = vocab();
         assert_eq!(t.encode("Café zzz", 32), [2, 11, 1, 3]);
+    }
+
+    #[test]
+    fn words_know_their_first_piece() {
+        let t = vocab();
+        let w = t.encode_words(&["Turn", "lights!", "unaffable"], 32);
+        // [CLS] turn light ##s ! un ##aff ##able [SEP]
+        assert_eq!(w.ids, [2, 4, 8, 9, 10, 12, 13, 14, 3]);
+        assert_eq!(w.first_piece, [1, 2, 5]);
+        let cut = t.encode_words(&["turn", "on", "the"], 4);
+        assert_eq!(cut.ids, [2, 4, 5, 3]);
+        assert_eq!(cut.first_piece, [1, 2, 3]);
     }
 
     #[test]

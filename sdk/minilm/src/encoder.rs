@@ -107,8 +107,28 @@ impl Encoder {
         self.max_positions
     }
 
-    /// The unit-length sentence embedding of `ids` (`[CLS] … [SEP]`).
+    /// The unit-length sentence embedding of `ids` (`[CLS] … [SEP]`):
+    /// the mean of [`Encoder::hidden_states`], normalised.
     pub fn embed(&self, ids: &[u32]) -> Result<Vec<f32>, Error> {
+        let x = self.hidden_states(ids)?;
+        self.pool(&x)
+    }
+
+    /// The unit-length mean of `hidden` (`tokens × DIM`, as returned by
+    /// [`Encoder::hidden_states`]).
+    pub fn pool(&self, hidden: &[f32]) -> Result<Vec<f32>, Error> {
+        let s = hidden.len() / DIM;
+        let mut pooled = vec![0.0; DIM];
+        self.core.mean_pool(hidden, &vec![1u8; s], &mut pooled)?;
+        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        pooled.iter_mut().for_each(|v| *v /= norm);
+        Ok(pooled)
+    }
+
+    /// The last layer's output for every token of `ids` (`[CLS] … [SEP]`,
+    /// truncated to [`Encoder::max_positions`]): `tokens × DIM` floats,
+    /// row `i` for token `i`.
+    pub fn hidden_states(&self, ids: &[u32]) -> Result<Vec<f32>, Error> {
         let s = ids.len().min(self.max_positions);
         let core = &self.core;
         let mut x = self.embeddings(&ids[..s])?;
@@ -142,11 +162,7 @@ impl Encoder {
             core.layer_norm(&mut out, &n.gamma, &n.beta, EPS)?;
             std::mem::swap(&mut x, &mut out);
         }
-        let mut pooled = vec![0.0; DIM];
-        core.mean_pool(&x, &vec![1u8; s], &mut pooled)?;
-        let norm = pooled.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        pooled.iter_mut().for_each(|v| *v /= norm);
-        Ok(pooled)
+        Ok(x)
     }
 
     /// Word + position + token-type embeddings; word rows are read straight
