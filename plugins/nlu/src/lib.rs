@@ -13,12 +13,14 @@
 
 pub mod eval;
 pub mod features;
+pub mod intent;
 pub mod learned;
 pub mod snips;
+pub mod templates;
 pub mod text;
 pub mod values;
 
 hark_sdk::export_plugin! {
     name: "nlu",
-    kinds: [],
+    kinds: [intent::Intent],
 }

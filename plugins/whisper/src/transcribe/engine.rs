@@ -246,18 +246,50 @@ impl Engine {
     }
 }
 
-/// Trims the text and drops whole-text non-speech annotations whisper
-/// writes for silence or noise (`[BLANK_AUDIO]`, `(music)`, `[ Silence ]`).
+/// Trims the text, drops whole-text non-speech annotations whisper
+/// writes for silence or noise (`[BLANK_AUDIO]`, `(music)`, `[ Silence ]`),
+/// and drops a sentence that repeats the one before it word for word
+/// (whisper's decoder loops that way, more so with an initial prompt:
+/// "Turn on the lamp. Turn on the lamp." for one request).
 fn clean(text: &str) -> String {
     let text = text.trim();
     let annotation = |open, close| {
         text.starts_with(open) && text.ends_with(close) && text.matches(open).count() == 1
     };
     if annotation('[', ']') || annotation('(', ')') {
-        String::new()
-    } else {
-        text.to_string()
+        return String::new();
     }
+    let mut kept: Vec<&str> = Vec::new();
+    for sentence in sentences(text) {
+        let same = |a: &str, b: &str| {
+            let key = |s: &str| s.trim().trim_end_matches(['.', '?', '!']).to_lowercase();
+            key(a) == key(b)
+        };
+        if !kept.last().is_some_and(|last| same(last, sentence)) {
+            kept.push(sentence);
+        }
+    }
+    kept.concat().trim().to_string()
+}
+
+/// `text` cut after each `.`, `?` or `!` that ends a word (the pieces,
+/// concatenated, give `text` back).
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        let ends_word = chars.get(i + 1).is_none_or(|(_, n)| n.is_whitespace());
+        if matches!(c, '.' | '?' | '!') && ends_word {
+            let end = at + c.len_utf8();
+            out.push(&text[start..end]);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -270,5 +302,16 @@ mod tests {
         assert_eq!(clean("(upbeat music)"), "");
         assert_eq!(clean(" Turn on the lights. "), "Turn on the lights.");
         assert_eq!(clean("[a] and [b]"), "[a] and [b]");
+    }
+
+    #[test]
+    fn a_sentence_repeated_word_for_word_is_kept_once() {
+        assert_eq!(
+            clean(" What is 12 times 7? What is 12 times 7?"),
+            "What is 12 times 7?"
+        );
+        assert_eq!(clean("No. No. Yes."), "No. Yes.");
+        assert_eq!(clean("It is 3.5 meters. Ok."), "It is 3.5 meters. Ok.");
+        assert_eq!(clean("Turn on. Turn off."), "Turn on. Turn off.");
     }
 }
