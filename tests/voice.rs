@@ -7,45 +7,14 @@ use std::{path::Path, process::Command};
 
 use hark::catalog;
 use hark_sdk::api::Directory;
+
 use hark_tests::{ensure_built, hark_bin, text, workspace_root, write_wav};
 
-/// Installs the models the voice pipelines need into the directory the
-/// `hark` binary uses (shared by the tests; idempotent).
 fn install_models() {
-    let dir = hark::dirs::directory(Directory::Models);
-    for name in ["silero-vad", "whisper-tiny.en"] {
-        catalog::fetch(catalog::find(name).unwrap(), &dir, false)
-            .unwrap_or_else(|e| panic!("fetching {name}: {e}"));
-    }
+    hark_tests::install_models(&["silero-vad", "whisper-tiny.en"]);
 }
 
-/// Runs `hark run PIPELINE ARGS...` from the workspace root with `stdin`.
-fn run(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> (bool, String, String) {
-    use std::io::Write;
-    let mut cmd = Command::new(hark_bin());
-    cmd.current_dir(workspace_root())
-        .arg("run")
-        .args(args)
-        .args(["--color", "never"])
-        .env("HARK_LOG", "info")
-        .env_remove("HARK_PLUGIN_PATH")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("running hark");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let (stdout, stderr) = text(&output);
-    (output.status.success(), stdout, stderr)
-}
+use hark_tests::run_pipeline as run;
 
 /// Lower case, letters, digits and spaces only; number words as digits
 /// are left alone (the texts below avoid numbers).

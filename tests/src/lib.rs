@@ -30,7 +30,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 9] = [
+const PACKAGES: [&str; 11] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
@@ -38,6 +38,8 @@ const PACKAGES: [&str; 9] = [
     "hark-plugin-vad",
     "hark-plugin-whisper",
     "hark-plugin-tts",
+    "hark-plugin-nlu",
+    "hark-plugin-skills",
     "hark-fixture-faulty",
     "hark-fixture-abi10",
 ];
@@ -132,6 +134,45 @@ pub fn build_fixture_crate(name: &str) -> PathBuf {
     assert!(status.success(), "building the fixture crate {name} failed");
     built.push(name.to_string());
     target
+}
+
+/// Installs catalog models into the directory the `hark` binary uses
+/// (shared by the tests; idempotent).
+pub fn install_models(names: &[&str]) {
+    let dir = hark::dirs::directory(hark_sdk::api::Directory::Models);
+    for name in names {
+        let entry = hark::catalog::find(name).unwrap_or_else(|| panic!("no model {name}"));
+        hark::catalog::fetch(entry, &dir, false).unwrap_or_else(|e| panic!("fetching {name}: {e}"));
+    }
+}
+
+/// Runs `hark run ARGS...` from the workspace root with `stdin` and extra
+/// environment; returns (success, stdout, stderr).
+pub fn run_pipeline(args: &[&str], stdin: &str, env: &[(&str, &Path)]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(hark_bin());
+    cmd.current_dir(workspace_root())
+        .arg("run")
+        .args(args)
+        .args(["--color", "never"])
+        .env("HARK_LOG", "info")
+        .env_remove("HARK_PLUGIN_PATH")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("running hark");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writing stdin");
+    let output = child.wait_with_output().expect("waiting for hark");
+    let (stdout, stderr) = text(&output);
+    (output.status.success(), stdout, stderr)
 }
 
 /// Stdout and stderr of `output` as text, for assertion messages.

@@ -142,12 +142,8 @@ impl Templates {
     /// Reads and compiles a templates file's text; errors name the
     /// intent and template.
     pub fn parse(source: &str) -> Result<Templates, String> {
-        let file: TemplateFile = ron::from_str(source).map_err(|e| {
-            format!(
-                "{}:{}: {}",
-                e.position.line, e.position.col, e.code
-            )
-        })?;
+        let file: TemplateFile = ron::from_str(source)
+            .map_err(|e| format!("{}:{}: {}", e.position.line, e.position.col, e.code))?;
         Templates::compile(&file)
     }
 
@@ -243,7 +239,13 @@ impl Templates {
         best
     }
 
-    fn match_seq(&self, nodes: &[Node], mut states: Vec<State>, input: &[&str], budget: u32) -> Vec<State> {
+    fn match_seq(
+        &self,
+        nodes: &[Node],
+        mut states: Vec<State>,
+        input: &[&str],
+        budget: u32,
+    ) -> Vec<State> {
         for node in nodes {
             let mut next = Vec::new();
             for state in states {
@@ -251,7 +253,9 @@ impl Templates {
             }
             // Keep the search small: the cheapest state per position.
             next.sort_by_key(|s| (s.at, s.cost));
-            next.dedup_by(|a, b| a.at == b.at && a.cost >= b.cost && a.slots.len() == b.slots.len());
+            next.dedup_by(|a, b| {
+                a.at == b.at && a.cost >= b.cost && a.slots.len() == b.slots.len()
+            });
             states = next;
             if states.is_empty() {
                 break;
@@ -260,7 +264,14 @@ impl Templates {
         states
     }
 
-    fn match_node(&self, node: &Node, state: State, input: &[&str], budget: u32, out: &mut Vec<State>) {
+    fn match_node(
+        &self,
+        node: &Node,
+        state: State,
+        input: &[&str],
+        budget: u32,
+        out: &mut Vec<State>,
+    ) {
         let rest = &input[state.at..];
         match node {
             Node::Word(w) => {
@@ -389,7 +400,11 @@ fn compile_template(template: &str, lists: &[&String]) -> Result<Vec<Node>, Stri
     let mut at = 0;
     let nodes = parse_seq(&chars, &mut at, lists, None)?;
     if at < chars.len() {
-        return Err(format!("unexpected `{}` at character {}", chars[at], at + 1));
+        return Err(format!(
+            "unexpected `{}` at character {}",
+            chars[at],
+            at + 1
+        ));
     }
     if nodes.is_empty() {
         return Err("the template is empty".into());
@@ -399,7 +414,12 @@ fn compile_template(template: &str, lists: &[&String]) -> Result<Vec<Node>, Stri
 
 /// A sequence up to `close` (or the end); alternatives `|` are handled
 /// by the caller of a group.
-fn parse_seq(chars: &[char], at: &mut usize, lists: &[&String], close: Option<char>) -> Result<Vec<Node>, String> {
+fn parse_seq(
+    chars: &[char],
+    at: &mut usize,
+    lists: &[&String],
+    close: Option<char>,
+) -> Result<Vec<Node>, String> {
     let mut nodes = Vec::new();
     let mut word = String::new();
     let flush = |word: &mut String, nodes: &mut Vec<Node>| {
@@ -505,7 +525,10 @@ mod tests {
         let m = recognise("switch living room lamp on please").unwrap();
         assert_eq!(m.slots[0].value, SlotValue::Text("lamp-1".into()));
         assert_eq!((m.slots[0].first, m.slots[0].end), (1, 4));
-        assert_eq!(recognise("turn off the kitchen lights").unwrap().intent, "home.turn_off");
+        assert_eq!(
+            recognise("turn off the kitchen lights").unwrap().intent,
+            "home.turn_off"
+        );
         assert!(recognise("turn on the garage door").is_none());
     }
 
@@ -521,7 +544,11 @@ mod tests {
         let values: Vec<_> = m.slots.iter().map(|s| s.value.clone()).collect();
         assert_eq!(
             values,
-            [SlotValue::Number(12.0), SlotValue::Text("*".into()), SlotValue::Number(7.0)]
+            [
+                SlotValue::Number(12.0),
+                SlotValue::Text("*".into()),
+                SlotValue::Number(7.0)
+            ]
         );
     }
 
@@ -537,7 +564,10 @@ mod tests {
     #[test]
     fn template_errors_name_the_template() {
         let e = Templates::parse(r#"(intents: {"a": ["turn on {nothing}"]})"#).unwrap_err();
-        assert!(e.contains("template \"turn on {nothing}\"") && e.contains("no list called `nothing`"), "{e}");
+        assert!(
+            e.contains("template \"turn on {nothing}\"") && e.contains("no list called `nothing`"),
+            "{e}"
+        );
         let e = Templates::parse(r#"(intents: {"a": ["turn (on|off"]})"#).unwrap_err();
         assert!(e.contains("not closed"), "{e}");
     }

@@ -48,14 +48,22 @@ const UNITS: [(&str, &str, &str, &str, f64); 19] = [
     ("lb", "mass", "pound", "pounds", 0.453_592_37),
     ("ml", "volume", "milliliter", "milliliters", 0.001),
     ("l", "volume", "liter", "liters", 1.0),
-    ("cup", "volume", "cup", "cups", 0.236_588_2365),
+    ("cup", "volume", "cup", "cups", 0.236_588_236_5),
     ("gal", "volume", "gallon", "gallons", 3.785_411_784),
     ("c", "temperature", "degree Celsius", "degrees Celsius", 1.0),
-    ("f", "temperature", "degree Fahrenheit", "degrees Fahrenheit", 1.0),
+    (
+        "f",
+        "temperature",
+        "degree Fahrenheit",
+        "degrees Fahrenheit",
+        1.0,
+    ),
     ("k", "temperature", "kelvin", "kelvins", 1.0),
 ];
 
-fn unit(code: &str) -> Option<&'static (&'static str, &'static str, &'static str, &'static str, f64)> {
+fn unit(
+    code: &str,
+) -> Option<&'static (&'static str, &'static str, &'static str, &'static str, f64)> {
     UNITS.iter().find(|u| u.0 == code)
 }
 
@@ -103,7 +111,9 @@ impl Skill for CalculatorSkill {
                 let from = chain::slot_text(intent, "from").unwrap_or_default();
                 let to = chain::slot_text(intent, "to").unwrap_or_default();
                 match convert(value, &from, &to) {
-                    Some(result) => format!("{} is {}.", named(value, &from), named(round(result), &to)),
+                    Some(result) => {
+                        format!("{} is {}.", named(value, &from), named(round(result), &to))
+                    }
                     None => format!("I can't convert {} to {}.", plural(&from), plural(&to)),
                 }
             }

@@ -150,7 +150,10 @@ pub fn announcement(text: &str) -> Message {
         entry("kind", Value::Str("announcement".into())),
         entry("reply", Value::Str(text.into())),
     ];
-    Message::new(MessageMeta::default(), Payload::Value(Value::Map(map.into())))
+    Message::new(
+        MessageMeta::default(),
+        Payload::Value(Value::Map(map.into())),
+    )
 }
 
 /// A value as text (`600`, `kitchen lights`).
@@ -173,14 +176,21 @@ pub fn value_text(value: &Value) -> String {
 /// The named entry of a map value.
 pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     match value {
-        Value::Map(entries) => entries.iter().find(|e| e.key.as_str() == key).map(|e| &e.value),
+        Value::Map(entries) => entries
+            .iter()
+            .find(|e| e.key.as_str() == key)
+            .map(|e| &e.value),
         _ => None,
     }
 }
 
 /// The value of slot `name`.
 pub fn slot<'a>(intent: &'a IntentMessage, name: &str) -> Option<&'a Value> {
-    intent.slots.iter().find(|s| s.name.as_str() == name).map(|s| &s.value)
+    intent
+        .slots
+        .iter()
+        .find(|s| s.name.as_str() == name)
+        .map(|s| &s.value)
 }
 
 /// A slot as a number.
@@ -210,7 +220,12 @@ pub fn number(value: f64) -> String {
 
 /// A duration as it should be said: `3 seconds`, `1 hour and 30 seconds`.
 pub fn duration(seconds: i64) -> String {
-    let units = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
+    let units = [
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
     let mut parts = Vec::new();
     let mut rest = seconds.max(0);
     for (size, name) in units {

@@ -38,7 +38,10 @@ impl NodeKind for Clock {
     type Instance = SkillNode<ClockSkill>;
 
     fn spec() -> KindSpec {
-        skill_spec("clock", "Skill: the time, the date, and timers that announce themselves")
+        skill_spec(
+            "clock",
+            "Skill: the time, the date, and timers that announce themselves",
+        )
     }
 
     fn create(_: NoSettings, _: &Context) -> Result<Self::Instance, Error> {
@@ -69,7 +72,10 @@ impl Skill for ClockSkill {
             },
             "timer.remaining" => match self.timers.iter().min_by_key(|t| t.due) {
                 Some(t) => {
-                    let left = t.due.saturating_duration_since(Instant::now()).as_secs_f64();
+                    let left = t
+                        .due
+                        .saturating_duration_since(Instant::now())
+                        .as_secs_f64();
                     format!("About {} left.", chain::duration(left.ceil() as i64))
                 }
                 None => "There is no timer running.".into(),
@@ -81,7 +87,10 @@ impl Skill for ClockSkill {
     fn due(&mut self, now: Instant) -> Option<String> {
         let i = self.timers.iter().position(|t| t.due <= now)?;
         let t = self.timers.remove(i);
-        Some(format!("Your {} timer is done.", spoken_adjective(t.seconds)))
+        Some(format!(
+            "Your {} timer is done.",
+            spoken_adjective(t.seconds)
+        ))
     }
 
     fn next_due(&self) -> Option<Instant> {

@@ -51,9 +51,15 @@ impl Settings for ConversationSettings {
     fn fields() -> Vec<Field> {
         vec![
             Field::string("fallback", "said when nothing understood the request"),
-            Field::string("unsupported", "said when a request was understood but no skill answers it"),
+            Field::string(
+                "unsupported",
+                "said when a request was understood but no skill answers it",
+            ),
             Field::string("help", "said when asked what the assistant can do"),
-            Field::bool("barge_in", "stop speaking when the user starts speaking (link a VAD's events to `events`)"),
+            Field::bool(
+                "barge_in",
+                "stop speaking when the user starts speaking (link a VAD's events to `events`)",
+            ),
         ]
     }
 }
@@ -107,12 +113,24 @@ impl ConversationNode {
     }
 
     fn cancel(out: &mut Outputs, meta: MessageMeta) -> Result<(), Error> {
-        out.emit(0, Message::new(meta, Payload::Control(ControlEvent::Cancel)))
+        out.emit(
+            0,
+            Message::new(meta, Payload::Control(ControlEvent::Cancel)),
+        )
     }
 
     /// Speaks and logs an answer map (see [`crate::chain`]).
-    fn deliver(&mut self, meta: MessageMeta, answer: &Value, out: &mut Outputs) -> Result<(), Error> {
-        let text = |key: &str| chain::field(answer, key).map(chain::value_text).unwrap_or_default();
+    fn deliver(
+        &mut self,
+        meta: MessageMeta,
+        answer: &Value,
+        out: &mut Outputs,
+    ) -> Result<(), Error> {
+        let text = |key: &str| {
+            chain::field(answer, key)
+                .map(chain::value_text)
+                .unwrap_or_default()
+        };
         let reply = text("reply");
         if matches!(chain::field(answer, "cancel"), Some(Value::Bool(true))) {
             Self::cancel(out, meta)?;
@@ -125,9 +143,21 @@ impl ConversationNode {
                     Some(Value::Float(c)) => format!(" ({c:.2})"),
                     _ => String::new(),
                 };
-                let slots = if slots.is_empty() { String::new() } else { format!(" {slots}") };
-                let said = if reply.is_empty() { "(stops speaking)".to_string() } else { format!("\"{reply}\"") };
-                format!("heard \"{}\" → {}{confidence}{slots} → {said}", text("text"), text("intent"))
+                let slots = if slots.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {slots}")
+                };
+                let said = if reply.is_empty() {
+                    "(stops speaking)".to_string()
+                } else {
+                    format!("\"{reply}\"")
+                };
+                format!(
+                    "heard \"{}\" → {}{confidence}{slots} → {said}",
+                    text("text"),
+                    text("intent")
+                )
             }
         };
         if !reply.is_empty() {

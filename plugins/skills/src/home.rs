@@ -88,9 +88,20 @@ impl Settings for HomeSettings {
     fn fields() -> Vec<Field> {
         vec![
             Field::string("broker", "MQTT broker, host:port"),
-            Field::string("topic_prefix", "commands go to PREFIX/ID/set, states to PREFIX/ID/state (retained)"),
-            Field::ron("devices", "[(id: String, name: String, dimmable: bool)]", "the devices, by topic id and spoken name"),
-            Field::integer("connect_timeout_ms", "u32", "how long a command waits for the first connection"),
+            Field::string(
+                "topic_prefix",
+                "commands go to PREFIX/ID/set, states to PREFIX/ID/state (retained)",
+            ),
+            Field::ron(
+                "devices",
+                "[(id: String, name: String, dimmable: bool)]",
+                "the devices, by topic id and spoken name",
+            ),
+            Field::integer(
+                "connect_timeout_ms",
+                "u32",
+                "how long a command waits for the first connection",
+            ),
         ]
     }
 
@@ -142,7 +153,10 @@ impl NodeKind for Home {
     type Instance = SkillNode<HomeSkill>;
 
     fn spec() -> KindSpec {
-        skill_spec("home", "Skill: lights and switches over MQTT (states remembered)")
+        skill_spec(
+            "home",
+            "Skill: lights and switches over MQTT (states remembered)",
+        )
     }
 
     fn create(settings: HomeSettings, ctx: &Context) -> Result<Self::Instance, Error> {
@@ -156,8 +170,12 @@ impl NodeKind for Home {
         client
             .subscribe(format!("{prefix}/+/state"), QoS::AtLeastOnce)
             .map_err(|e| Error::failed(format!("MQTT: {e}")))?;
-        let (thread_connected, thread_states, broker, ctx) =
-            (connected.clone(), states.clone(), settings.broker.clone(), *ctx);
+        let (thread_connected, thread_states, broker, ctx) = (
+            connected.clone(),
+            states.clone(),
+            settings.broker.clone(),
+            *ctx,
+        );
         std::thread::Builder::new()
             .name("hark-mqtt".into())
             .spawn(move || {
@@ -178,7 +196,9 @@ impl NodeKind for Home {
                         Err(e) => {
                             thread_connected.store(false, Ordering::SeqCst);
                             if !warned {
-                                ctx.warn(&format!("MQTT broker at {broker}: {e}; retrying every second"));
+                                ctx.warn(&format!(
+                                    "MQTT broker at {broker}: {e}; retrying every second"
+                                ));
                                 warned = true;
                             }
                             std::thread::sleep(Duration::from_secs(1));
@@ -198,10 +218,17 @@ impl NodeKind for Home {
 }
 
 fn parse_state(prefix: &str, topic: &str, payload: &[u8]) -> Option<(String, DeviceState)> {
-    let id = topic.strip_prefix(prefix)?.strip_prefix('/')?.strip_suffix("/state")?;
+    let id = topic
+        .strip_prefix(prefix)?
+        .strip_prefix('/')?
+        .strip_suffix("/state")?;
     let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
     let on = v.get("state")?.as_str()?.eq_ignore_ascii_case("on");
-    let level = v.get("brightness").and_then(|b| b.as_u64()).unwrap_or(100).min(100) as u8;
+    let level = v
+        .get("brightness")
+        .and_then(|b| b.as_u64())
+        .unwrap_or(100)
+        .min(100) as u8;
     Some((id.to_string(), DeviceState { on, level }))
 }
 
@@ -216,7 +243,12 @@ impl HomeSkill {
             .or_else(|| {
                 devices
                     .iter()
-                    .map(|d| (strsim::normalized_levenshtein(&d.name.to_lowercase(), &said), d))
+                    .map(|d| {
+                        (
+                            strsim::normalized_levenshtein(&d.name.to_lowercase(), &said),
+                            d,
+                        )
+                    })
                     .filter(|(score, _)| *score >= 0.75)
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map(|(_, d)| d)
@@ -224,7 +256,8 @@ impl HomeSkill {
     }
 
     fn wait_connected(&self) -> bool {
-        let deadline = self.started + Duration::from_millis(self.settings.connect_timeout_ms as u64);
+        let deadline =
+            self.started + Duration::from_millis(self.settings.connect_timeout_ms as u64);
         while !self.connected.load(Ordering::SeqCst) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -271,23 +304,43 @@ impl Skill for HomeSkill {
         }
         let said = chain::slot_text(intent, "device").unwrap_or_default();
         let Some(device) = self.device(&said).cloned() else {
-            let known: Vec<&str> = self.settings.devices.iter().map(|d| d.name.as_str()).collect();
+            let known: Vec<&str> = self
+                .settings
+                .devices
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
             return Some(Reply::say(if said.is_empty() {
                 format!("Which device? I know the {}.", known.join(", the "))
             } else {
                 format!("I don't know a device called {said}.")
             }));
         };
-        let current = self.state(&device).unwrap_or(DeviceState { on: false, level: 100 });
-        let done = |result: Result<(), String>, text: String| Some(Reply::say(result.err().unwrap_or(text)));
+        let current = self.state(&device).unwrap_or(DeviceState {
+            on: false,
+            level: 100,
+        });
+        let done = |result: Result<(), String>, text: String| {
+            Some(Reply::say(result.err().unwrap_or(text)))
+        };
         match name {
             "home.turn_on" => {
-                let level = if current.level == 0 { 100 } else { current.level };
+                let level = if current.level == 0 {
+                    100
+                } else {
+                    current.level
+                };
                 let r = self.apply(&device, DeviceState { on: true, level });
                 done(r, format!("Turning on the {}.", device.name))
             }
             "home.turn_off" => {
-                let r = self.apply(&device, DeviceState { on: false, ..current });
+                let r = self.apply(
+                    &device,
+                    DeviceState {
+                        on: false,
+                        ..current
+                    },
+                );
                 done(r, format!("Turning off the {}.", device.name))
             }
             "home.set_level" => {
@@ -298,15 +351,35 @@ impl Skill for HomeSkill {
                     return Some(Reply::say("To what level? Say, for example, 50 percent."));
                 };
                 let level = level.round().clamp(0.0, 100.0) as u8;
-                let r = self.apply(&device, DeviceState { on: level > 0, level });
-                done(r, format!("Setting the {} to {level} percent.", device.name))
+                let r = self.apply(
+                    &device,
+                    DeviceState {
+                        on: level > 0,
+                        level,
+                    },
+                );
+                done(
+                    r,
+                    format!("Setting the {} to {level} percent.", device.name),
+                )
             }
-            "home.state" => Some(Reply::say(match self.state(&device) {
-                None => format!("I don't know whether the {} is on.", device.name),
-                Some(s) if !s.on => format!("The {} is off.", device.name),
-                Some(s) if device.dimmable => format!("The {} is on at {} percent.", device.name, s.level),
-                Some(_) => format!("The {} is on.", device.name),
-            })),
+            "home.state" => {
+                // "The kitchen lights are", "the lamp is".
+                let verb = if device.name.ends_with('s') {
+                    "are"
+                } else {
+                    "is"
+                };
+                let name = &device.name;
+                Some(Reply::say(match self.state(&device) {
+                    None => format!("I don't know whether the {name} {verb} on."),
+                    Some(s) if !s.on => format!("The {name} {verb} off."),
+                    Some(s) if device.dimmable => {
+                        format!("The {name} {verb} on at {} percent.", s.level)
+                    }
+                    Some(_) => format!("The {name} {verb} on."),
+                }))
+            }
             _ => None,
         }
     }
@@ -318,10 +391,26 @@ mod tests {
 
     #[test]
     fn states_are_read_from_their_topic() {
-        let s = parse_state("hark/home", "hark/home/lamp/state", br#"{"state":"ON","brightness":40}"#);
-        assert_eq!(s, Some(("lamp".into(), DeviceState { on: true, level: 40 })));
+        let s = parse_state(
+            "hark/home",
+            "hark/home/lamp/state",
+            br#"{"state":"ON","brightness":40}"#,
+        );
+        assert_eq!(
+            s,
+            Some((
+                "lamp".into(),
+                DeviceState {
+                    on: true,
+                    level: 40
+                }
+            ))
+        );
         assert_eq!(parse_state("hark/home", "other/lamp/state", b"{}"), None);
-        assert_eq!(parse_broker("localhost:1883").unwrap(), ("localhost".into(), 1883));
+        assert_eq!(
+            parse_broker("localhost:1883").unwrap(),
+            ("localhost".into(), 1883)
+        );
         assert!(parse_broker("localhost").is_err());
     }
 }

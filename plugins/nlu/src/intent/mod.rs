@@ -148,7 +148,8 @@ impl Recogniser {
                 .slots
                 .iter()
                 .map(|(name, first, end)| {
-                    let folded: Vec<String> = raw[*first..*end].iter().map(|w| text::fold(w)).collect();
+                    let folded: Vec<String> =
+                        raw[*first..*end].iter().map(|w| text::fold(w)).collect();
                     let folded: Vec<&str> = folded.iter().map(String::as_str).collect();
                     let value = match values::parse_all(&folded) {
                         Some(values::Parsed::Number(n)) => number_value(n),
@@ -187,7 +188,14 @@ fn number_value(n: f64) -> Value {
     }
 }
 
-fn slot(utterance: &str, words: &[text::Word], name: &str, first: usize, end: usize, value: Value) -> Slot {
+fn slot(
+    utterance: &str,
+    words: &[text::Word],
+    name: &str,
+    first: usize,
+    end: usize,
+    value: Value,
+) -> Slot {
     let (start, stop) = (words[first].start, words[end - 1].end);
     Slot {
         name: name.into(),
@@ -206,7 +214,10 @@ impl Recogniser {
         } else {
             let path = PathBuf::from(&settings.templates);
             let source = std::fs::read_to_string(&path).map_err(|e| {
-                Error::config(format!("cannot read the templates file {}: {e}", path.display()))
+                Error::config(format!(
+                    "cannot read the templates file {}: {e}",
+                    path.display()
+                ))
             })?;
             Templates::parse(&source)
                 .map_err(|e| Error::config(format!("{}:{e}", path.display())))?
@@ -228,7 +239,10 @@ impl Recogniser {
             templates.len(),
             learned
                 .as_ref()
-                .map_or("none".to_string(), |(_, m)| format!("{} intents", m.intents.len()))
+                .map_or("none".to_string(), |(_, m)| format!(
+                    "{} intents",
+                    m.intents.len()
+                ))
         ));
         Ok(Recogniser {
             templates,
@@ -269,7 +283,13 @@ impl Node for IntentNode {
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 self.ctx.gauge_set("latency_ms.last", ms);
                 self.ctx.counter_add("intents", 1);
-                out.emit(0, Message::new(message.meta, Payload::Intent(hark_sdk::api::abi_stable::std_types::RBox::new(intent))))
+                out.emit(
+                    0,
+                    Message::new(
+                        message.meta,
+                        Payload::Intent(hark_sdk::api::abi_stable::std_types::RBox::new(intent)),
+                    ),
+                )
             }
             Payload::Control(_) => out.emit(0, message),
             _ => Ok(()),
