@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hark_plugin_nlu::snips;
+use hark_nlu::snips;
 use hark_sdk::testing::speech;
 use hark_tests::{hark_bin, install_models, run_pipeline, workspace_root, write_wav};
 
@@ -168,8 +168,13 @@ fn every_skill_answers_spoken_requests_through_the_whole_pipeline() {
     let help = line_for(&lines, "help");
     let help_reply = &help[help.rfind("→ ").unwrap()..];
     assert!(help_reply.contains("set timers"), "{all}");
-    assert!(
-        line_for(&lines, "repeat").ends_with(help_reply),
+    // "Say that again" repeats the last thing said: the help, or the
+    // timer's announcement if it came in between.
+    let repeat = lines.iter().position(|l| l.contains("→ repeat (")).unwrap();
+    let reply_of = |l: &str| l.rsplit("→ ").next().unwrap_or_default().to_string();
+    assert_eq!(
+        reply_of(&lines[repeat]),
+        reply_of(&lines[repeat - 1]),
         "repeat says the last reply again:\n{all}"
     );
     assert!(
@@ -372,5 +377,57 @@ fn bad_nlu_input_gets_clear_errors() {
     assert!(
         !ok && stderr.contains("Broken.json:1:") && stderr.contains("not a SNIPS intent file"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn with_the_wake_word_only_requests_after_it_are_answered() {
+    install_models(&["silero-vad", "whisper-tiny.en", "openwakeword"]);
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 22_050;
+    let mut samples: Vec<i16> = Vec::new();
+    for (text, pause) in [
+        ("What time is it?", 1.5),
+        ("Hey Jarvis.", 0.4),
+        ("What is twelve times seven?", 1.5),
+    ] {
+        samples.extend(
+            speech(text, rate)
+                .unwrap()
+                .iter()
+                .map(|s| (s * 32767.0) as i16),
+        );
+        samples.extend(std::iter::repeat_n(0i16, (rate as f64 * pause) as usize));
+    }
+    let input = dir.path().join("input.wav");
+    write_wav(&input, rate, &samples);
+    let sets = [
+        format!("input.path={}", input.display()),
+        format!("output.path={}", dir.path().join("out.wav").display()),
+    ];
+    let mut answered = Vec::new();
+    for pipeline in [
+        "pipelines/voice-assistant-wake.ron",
+        "pipelines/voice-assistant.ron",
+    ] {
+        let mut args = vec![pipeline, "--stats"];
+        for s in &sets {
+            args.extend(["--set", s.as_str()]);
+        }
+        let (ok, stdout, stderr) = run_pipeline(&args, "", &[]);
+        assert!(ok, "{stderr}");
+        answered.push((stdout, stderr));
+    }
+    let (woken, stats) = &answered[0];
+    assert!(
+        woken.contains("→ math.calculate (") && !woken.contains("→ time.now ("),
+        "{woken}\n{stats}"
+    );
+    assert!(stats.contains("wakes = 1"), "{stats}");
+    // Without the stage, every request is answered (the wake phrase too).
+    let (always, _) = &answered[1];
+    assert!(
+        always.contains("→ math.calculate (") && always.contains("→ time.now ("),
+        "{always}"
     );
 }

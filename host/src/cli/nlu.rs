@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use hark_plugin_api::Directory;
-use hark_plugin_nlu::{
+use hark_nlu::{
     eval::{self, Report},
     learned::{self, Featurizer, Model, TrainOptions},
     snips,
 };
+use hark_plugin_api::Directory;
 use hark_sdk::inference::Inference;
 
 /// `hark nlu` subcommands.

@@ -140,6 +140,8 @@ pub struct OutputSettings {
     pub device: String,
     /// Speaker: audio kept ahead of the device (ms).
     pub buffer_ms: u32,
+    /// WAV: write like a speaker plays (real-time pace, silence between sounds).
+    pub realtime: bool,
 }
 
 impl Default for OutputSettings {
@@ -148,6 +150,7 @@ impl Default for OutputSettings {
             path: String::new(),
             device: String::new(),
             buffer_ms: SpeakerSettings::default().buffer_ms,
+            realtime: false,
         }
     }
 }
@@ -159,6 +162,10 @@ impl Settings for OutputSettings {
             "a WAV file to write; empty: the speaker",
         )];
         fields.extend(SpeakerSettings::fields());
+        fields.push(Field::bool(
+            "realtime",
+            "WAV: write like a speaker plays, at real-time pace with silence between sounds",
+        ));
         fields
     }
 
@@ -196,6 +203,7 @@ impl NodeKind for Output {
         } else {
             let wav = WavWriterSettings {
                 path: s.path,
+                realtime: s.realtime,
                 ..WavWriterSettings::default()
             };
             OutputNode::Wav(WavWriter::create(wav, ctx)?)

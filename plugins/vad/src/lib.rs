@@ -8,8 +8,9 @@
 //! no inference engine of its own.
 
 pub mod silero;
+pub mod wakeword;
 
 hark_sdk::export_plugin! {
     name: "vad",
-    kinds: [silero::Silero],
+    kinds: [silero::Silero, wakeword::WakeWord],
 }

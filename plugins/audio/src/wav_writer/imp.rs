@@ -1,6 +1,10 @@
 //! Implementation of `wav-writer`.
 
-use std::{fs::File, io::BufWriter};
+use std::{
+    fs::File,
+    io::BufWriter,
+    time::{Duration, Instant},
+};
 
 use hark_sdk::prelude::*;
 
@@ -11,7 +15,15 @@ pub struct WavWriterNode {
     settings: WavWriterSettings,
     writer: Option<hound::WavWriter<BufWriter<File>>>,
     format: Option<(u32, u16)>,
+    /// `realtime`: when the node's time line starts.
+    started: Instant,
+    /// Frames written (per channel), silence included.
+    written: u64,
 }
+
+/// How far ahead of real time a `realtime` writer takes audio: a
+/// speaker's buffer.
+const LEAD: Duration = Duration::from_millis(100);
 
 impl WavWriterNode {
     pub(super) fn create(settings: WavWriterSettings) -> Result<Self, Error> {
@@ -22,7 +34,28 @@ impl WavWriterNode {
             settings,
             writer: None,
             format: None,
+            started: Instant::now(),
+            written: 0,
         })
+    }
+
+    fn write(&mut self, samples: &[f32]) -> Result<(), Error> {
+        let writer = self.writer.as_mut().expect("created at the first frame");
+        let path = &self.settings.path;
+        let fail = |e: hound::Error| Error::failed(format!("writing {path}: {e}"));
+        if self.settings.format == "f32" {
+            for &s in samples {
+                writer.write_sample(s).map_err(fail)?;
+            }
+        } else {
+            for &s in samples {
+                let v = (s.clamp(-1.0, 1.0) * 32768.0)
+                    .round()
+                    .clamp(-32768.0, 32767.0) as i16;
+                writer.write_sample(v).map_err(fail)?;
+            }
+        }
+        Ok(())
     }
 
     fn finalize(&mut self) -> Result<(), Error> {
@@ -79,20 +112,23 @@ impl Node for WavWriterNode {
             }
             Some(_) => {}
         }
-        let writer = self.writer.as_mut().expect("created above");
-        let path = &self.settings.path;
-        let fail = |e: hound::Error| Error::failed(format!("writing {path}: {e}"));
-        if self.settings.format == "f32" {
-            for &s in frame.samples.iter() {
-                writer.write_sample(s).map_err(fail)?;
+        let rate = frame.sample_rate as f64;
+        let channels = frame.channels.max(1) as usize;
+        if self.settings.realtime {
+            // Silence for the time nothing played.
+            let now = (self.started.elapsed().as_secs_f64() * rate) as u64;
+            if now > self.written {
+                let gap = vec![0.0f32; (now - self.written) as usize * channels];
+                self.write(&gap)?;
+                self.written = now;
             }
-        } else {
-            for &s in frame.samples.iter() {
-                let v = (s.clamp(-1.0, 1.0) * 32768.0)
-                    .round()
-                    .clamp(-32768.0, 32767.0) as i16;
-                writer.write_sample(v).map_err(fail)?;
-            }
+        }
+        self.write(&frame.samples)?;
+        self.written += (frame.samples.len() / channels) as u64;
+        if self.settings.realtime {
+            let ahead = Duration::from_secs_f64(self.written as f64 / rate)
+                .saturating_sub(self.started.elapsed());
+            std::thread::sleep(ahead.saturating_sub(LEAD));
         }
         Ok(())
     }

@@ -1,6 +1,12 @@
 //! `wav-writer`: writes the audio it receives to a WAV file, at the rate and
 //! channel count of the first frame (later frames must match).
 //!
+//! With `realtime: true` the file is what a speaker would have played: the
+//! node takes audio at the pace of real time (at most 100 ms ahead, like a
+//! speaker's buffer) and fills the time between sounds with silence, from
+//! the moment the node was created. Tests use it to see, on one time line,
+//! when speech stopped (barge-in).
+//!
 //! ```ron
 //! "output": (plugin: "audio", kind: "wav-writer", config: (path: "out.wav", format: "i16")),
 //! ```
@@ -22,6 +28,8 @@ pub struct WavWriterSettings {
     pub path: String,
     /// Sample format on disk: `"i16"` or `"f32"`.
     pub format: String,
+    /// Play it like a speaker: real-time pace, silence between sounds.
+    pub realtime: bool,
 }
 
 impl Default for WavWriterSettings {
@@ -29,6 +37,7 @@ impl Default for WavWriterSettings {
         WavWriterSettings {
             path: String::new(),
             format: "i16".into(),
+            realtime: false,
         }
     }
 }
@@ -41,6 +50,10 @@ impl Settings for WavWriterSettings {
                 "format",
                 &["i16", "f32"],
                 "sample format on disk; i16 clips samples outside [-1, 1]",
+            ),
+            Field::bool(
+                "realtime",
+                "write like a speaker plays: at the pace of real time, with silence between sounds",
             ),
         ]
     }

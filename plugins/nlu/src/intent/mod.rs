@@ -22,7 +22,7 @@ use hark_sdk::{
     ConfigIssue, Value,
 };
 
-use crate::{
+use hark_nlu::{
     learned::{Featurizer, Model},
     templates::{SlotValue, Templates},
     text, values,

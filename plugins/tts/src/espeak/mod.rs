@@ -5,11 +5,12 @@
 //! ```
 //!
 //! Each final text is split into sentences, queued, and synthesised one
-//! sentence at a time; each sentence's audio leaves in chunks of 100 ms
-//! as soon as it is synthesised, so the first sentence is heard before
-//! the rest is synthesised. A `Cancel` event (barge-in, "stop") drops the queued
-//! sentences, stops the one in progress and is passed on, so a speaker
-//! downstream can drop what it still buffers.
+//! sentence at a time; each sentence's audio leaves in chunks of 100 ms,
+//! one chunk per `produce` call, so the first sentence is heard before the
+//! rest is synthesised and a `Cancel` event (barge-in, "stop") stops speech
+//! within a chunk: it drops the queued sentences and the rest of the one
+//! in progress, and is passed on, so a speaker downstream can drop what it
+//! still buffers.
 
 mod ffi;
 
@@ -128,6 +129,7 @@ impl NodeKind for Espeak {
             voice,
             ctx: *ctx,
             queue: VecDeque::new(),
+            speaking: VecDeque::new(),
         })
     }
 }
@@ -143,6 +145,8 @@ pub struct EspeakNode {
     /// Sentences waiting to be spoken, with the metadata of their text
     /// and when it arrived.
     queue: VecDeque<(MessageMeta, String, Instant)>,
+    /// The rest of the sentence being spoken, chunk by chunk.
+    speaking: VecDeque<Message>,
 }
 
 impl Node for EspeakNode {
@@ -163,19 +167,44 @@ impl Node for EspeakNode {
                         .counter_add("cancelled_sentences", self.queue.len() as u64);
                 }
                 self.queue.clear();
+                self.speaking.clear();
                 out.emit(AUDIO, message)
             }
             _ => Ok(()),
         }
     }
 
-    /// Speaks the next queued sentence: synthesised whole (espeak-ng is
-    /// ~100× faster than real time, a sentence takes milliseconds), then
-    /// emitted in chunks, after espeak-ng is unlocked, so a node blocked by
-    /// backpressure never holds up another node's synthesis.
+    /// Emits the next 100 ms of speech. A sentence is synthesised whole
+    /// (espeak-ng is ~100× faster than real time, a sentence takes
+    /// milliseconds), after which espeak-ng is unlocked, so a node blocked
+    /// by backpressure never holds up another node's synthesis; its chunks
+    /// then leave one per call, so a `Cancel` is seen between two.
     fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
-        let Some((meta, sentence, arrived)) = self.queue.pop_front() else {
+        if self.speaking.is_empty() {
+            self.synthesise_next()?;
+        }
+        let Some(chunk) = self.speaking.pop_front() else {
             return Ok(Produce::Finished);
+        };
+        out.emit(AUDIO, chunk)?;
+        Ok(if self.speaking.is_empty() && self.queue.is_empty() {
+            Produce::Finished
+        } else {
+            Produce::More
+        })
+    }
+
+    fn flush(&mut self, out: &mut Outputs) -> Result<(), Error> {
+        while self.produce(out)? == Produce::More {}
+        Ok(())
+    }
+}
+
+impl EspeakNode {
+    /// Synthesises the next queued sentence into `speaking`.
+    fn synthesise_next(&mut self) -> Result<(), Error> {
+        let Some((meta, sentence, arrived)) = self.queue.pop_front() else {
+            return Ok(());
         };
         let pcm = {
             let mut synth = Synth::lock().map_err(Error::failed)?;
@@ -191,18 +220,10 @@ impl Node for EspeakNode {
                 timestamp_ns: meta.timestamp_ns + offset,
                 ..meta
             };
-            out.emit(AUDIO, audio_message(meta, SAMPLE_RATE, 1, samples))?;
+            self.speaking
+                .push_back(audio_message(meta, SAMPLE_RATE, 1, samples));
         }
         self.ctx.counter_add("sentences", 1);
-        Ok(if self.queue.is_empty() {
-            Produce::Finished
-        } else {
-            Produce::More
-        })
-    }
-
-    fn flush(&mut self, out: &mut Outputs) -> Result<(), Error> {
-        while self.produce(out)? == Produce::More {}
         Ok(())
     }
 }
