@@ -238,10 +238,19 @@ fn every_skill_answers_spoken_requests_through_the_whole_pipeline() {
     );
 }
 
-/// The first `n` utterances of every SNIPS intent, then the next `m`.
-fn snips_subsets(n: usize, m: usize) -> (Vec<snips::Example>, Vec<snips::Example>) {
-    let all = snips::load_dir(&workspace_root().join("../shared/data/snips-2017/train"))
-        .expect("the SNIPS 2017 training data in ../shared (see ../shared/README.md)");
+/// The first `n` utterances of every SNIPS intent, then the next `m`;
+/// `None` when ../shared (the project's data, beside the checkout) is
+/// absent, as in voice.rs.
+fn snips_subsets(n: usize, m: usize) -> Option<(Vec<snips::Example>, Vec<snips::Example>)> {
+    let dir = workspace_root().join("../shared/data/snips-2017/train");
+    if !dir.is_dir() {
+        eprintln!(
+            "SKIPPED: {} is absent (../shared is not beside the checkout)",
+            dir.display()
+        );
+        return None;
+    }
+    let all = snips::load_dir(&dir).expect("the SNIPS 2017 training data");
     let mut seen = std::collections::BTreeMap::<String, usize>::new();
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for e in all {
@@ -253,7 +262,7 @@ fn snips_subsets(n: usize, m: usize) -> (Vec<snips::Example>, Vec<snips::Example
             test.push(e);
         }
     }
-    (train, test)
+    Some((train, test))
 }
 
 fn hark(args: &[&str]) -> (bool, String, String) {
@@ -270,7 +279,9 @@ fn hark(args: &[&str]) -> (bool, String, String) {
 fn the_learned_model_is_trained_scored_and_used_by_the_assistant() {
     install_models(&["minilm-l6"]);
     let dir = tempfile::tempdir().unwrap();
-    let (train, test) = snips_subsets(150, 30);
+    let Some((train, test)) = snips_subsets(150, 30) else {
+        return;
+    };
     snips::write_dir(&train, &dir.path().join("train")).unwrap();
     snips::write_dir(&test, &dir.path().join("test")).unwrap();
     let model = dir.path().join("model.json");
