@@ -261,31 +261,6 @@ impl Model {
         scores
     }
 
-    /// Emission scores `words × tags` (only `allowed` tags are filled).
-    fn emissions(&self, enc: &Encoded, feats: &[Vec<u32>], allowed: &[u16]) -> Vec<f32> {
-        let t = self.tags.len();
-        let mut e = vec![f32::NEG_INFINITY; feats.len() * t];
-        for (i, f) in feats.iter().enumerate() {
-            let row = &mut e[i * t..(i + 1) * t];
-            let x = &enc.words[i * DIM..(i + 1) * DIM];
-            for &a in allowed {
-                let a = a as usize;
-                row[a] = TOKEN_SCALE * dot(&self.tag_dense[a * DIM..(a + 1) * DIM], x);
-            }
-            for id in f {
-                if let Some(entries) = self.tag_sparse.get(id) {
-                    for &(tag, w) in entries {
-                        let cell = &mut row[tag as usize];
-                        if cell.is_finite() {
-                            *cell += w;
-                        }
-                    }
-                }
-            }
-        }
-        e
-    }
-
     /// Recognises an utterance given as words (see [`crate::text::words`]).
     pub fn predict(&self, enc: &Encoded, raw: &[&str]) -> Prediction {
         let folded = features::folded(raw);
@@ -347,8 +322,15 @@ fn tag_words(
 ) -> Vec<usize> {
     let feats = token_features(model, folded, raw, matches, &model.intents[intent]);
     let allowed = &model.intent_tags[intent];
-    let emissions = model.emissions(enc, &feats, allowed);
-    viterbi(model, &emissions, allowed, &model.transitions)
+    let scores = emissions(
+        model.tags.len(),
+        enc,
+        &feats,
+        allowed,
+        &model.tag_dense,
+        &model.tag_sparse,
+    );
+    viterbi(model, &scores, allowed, &model.transitions)
 }
 
 /// The best BIO-consistent tag sequence.
@@ -669,9 +651,8 @@ fn train_tagger(
                 *m = a.w;
             }
             let allowed = model.intent_tags[p.intent].clone();
-            let emissions =
-                emissions_training(model, &p.encoded, &feats[n], &allowed, &sparse, &dense);
-            let predicted = viterbi(model, &emissions, &allowed, &model.transitions);
+            let scores = emissions(t, &p.encoded, &feats[n], &allowed, &dense, &sparse);
+            let predicted = viterbi(model, &scores, &allowed, &model.transitions);
             words += p.tags.len();
             if predicted != p.tags {
                 let mut prev = (t, t);
@@ -728,36 +709,53 @@ fn train_tagger(
         .collect();
 }
 
-/// Like [`Model::emissions`], on the weights being trained.
-fn emissions_training(
-    model: &Model,
+/// A weight of the tagger: final (`f32`) or being trained ([`Averaged`]).
+trait Weight {
+    fn value(&self) -> f32;
+}
+
+impl Weight for f32 {
+    fn value(&self) -> f32 {
+        *self
+    }
+}
+
+impl Weight for Averaged {
+    fn value(&self) -> f32 {
+        self.w
+    }
+}
+
+/// Emission scores `words × tags` (only `allowed` tags are filled, the
+/// rest stay −∞), from dense weights (`tags × DIM`) and sparse ones
+/// (feature → (tag, weight)): the same code for prediction and training.
+fn emissions<W: Weight>(
+    tags: usize,
     enc: &Encoded,
     feats: &[Vec<u32>],
     allowed: &[u16],
-    sparse: &HashMap<u32, Vec<(u16, Averaged)>>,
-    dense: &[Averaged],
+    dense: &[W],
+    sparse: &HashMap<u32, Vec<(u16, W)>>,
 ) -> Vec<f32> {
-    let t = model.tags.len();
-    let mut e = vec![f32::NEG_INFINITY; feats.len() * t];
+    let mut e = vec![f32::NEG_INFINITY; feats.len() * tags];
     for (i, f) in feats.iter().enumerate() {
-        let row = &mut e[i * t..(i + 1) * t];
+        let row = &mut e[i * tags..(i + 1) * tags];
         let x = &enc.words[i * DIM..(i + 1) * DIM];
         for &a in allowed {
             let a = a as usize;
+            let weights = &dense[a * DIM..(a + 1) * DIM];
             row[a] = TOKEN_SCALE
-                * dense[a * DIM..(a + 1) * DIM]
+                * weights
                     .iter()
                     .zip(x)
-                    .map(|(w, x)| w.w * x)
+                    .map(|(w, x)| w.value() * x)
                     .sum::<f32>();
         }
         for id in f {
-            if let Some(entries) = sparse.get(id) {
-                for (tag, a) in entries {
-                    let cell = &mut row[*tag as usize];
-                    if cell.is_finite() {
-                        *cell += a.w;
-                    }
+            for (tag, w) in sparse.get(id).into_iter().flatten() {
+                let cell = &mut row[*tag as usize];
+                if cell.is_finite() {
+                    *cell += w.value();
                 }
             }
         }
