@@ -1,4 +1,5 @@
-//! The shared inference core, as the host lends it to plugins (ABI 1.1).
+//! The shared inference core, as the host lends it to plugins (ABI 1.1;
+//! `model_metadata` since 1.2).
 //!
 //! Plugins reach it through [`crate::HostVTable::inference`], which is
 //! `None` in a 1.0 host. Everything heavy stays in the host: plugins call
@@ -18,7 +19,7 @@ use std::ffi::c_void;
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
-    std_types::{RResult, RSlice, RSliceMut, RStr, RString, RVec},
+    std_types::{ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     StableAbi,
 };
 
@@ -367,6 +368,13 @@ pub struct InferenceVTable {
     // New fields go BELOW this one only (see docs/abi.md).
     #[sabi(last_prefix_field)]
     pub weights_release: unsafe extern "C" fn(weights: WeightsHandle),
+
+    /// Since 1.2: the value of the model file's metadata entry `key` (ONNX
+    /// `metadata_props`, e.g. an OCR recogniser's `character` table), or
+    /// `None` when the file has no such entry. `None` as a whole (the
+    /// accessor) in a 1.1 host.
+    pub model_metadata:
+        unsafe extern "C" fn(model: ModelHandle, key: RStr<'_>) -> ROption<RString>,
 }
 
 impl InferenceVTable {

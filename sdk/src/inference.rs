@@ -225,6 +225,19 @@ impl Model {
         &self.outputs
     }
 
+    /// The model file's metadata entry `key` (ONNX `metadata_props`), or
+    /// `None` when the file has none. Fails in a host older than ABI 1.2,
+    /// which cannot read metadata.
+    pub fn metadata(&self, key: &str) -> Result<Option<String>, Error> {
+        let read = self.vt.model_metadata().ok_or_else(|| {
+            Error::failed("this host cannot read model metadata (it predates plugin ABI 1.2)")
+                .with_hint("update hark")
+        })?;
+        // SAFETY: the handle is live until `drop`.
+        let value = unsafe { read(self.handle, RStr::from(key)) };
+        Ok(value.into_option().map(|s| s.into_string()))
+    }
+
     /// Runs the model on `inputs` (in its input order).
     pub fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error> {
         // SAFETY: the handle is live until `drop`.

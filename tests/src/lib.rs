@@ -5,6 +5,8 @@
 //! loaded from disk. [`ensure_built`] builds them once per test binary
 //! (a no-op when they are fresh).
 
+pub mod render;
+
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output},
@@ -30,7 +32,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 11] = [
+const PACKAGES: [&str; 12] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
@@ -40,6 +42,7 @@ const PACKAGES: [&str; 11] = [
     "hark-plugin-tts",
     "hark-plugin-nlu",
     "hark-plugin-skills",
+    "hark-plugin-vision",
     "hark-fixture-faulty",
     "hark-fixture-abi10",
 ];

