@@ -83,7 +83,7 @@ fn requests_wav(dir: &Path, requests: &[&str]) -> PathBuf {
 
 /// Runs the WAV assistant on `requests`; returns its log lines.
 fn assistant(dir: &Path, requests: &[&str], extra: &[String]) -> (Vec<String>, String, Duration) {
-    install_models(&["silero-vad", "whisper-tiny.en"]);
+    install_models(&["silero-vad", "whisper-tiny.en", "ppocr-v4"]);
     let wav = requests_wav(dir, requests);
     let input = format!("input.path={}", wav.display());
     let output = format!("output.path={}", dir.join("reply.wav").display());
@@ -277,7 +277,7 @@ fn hark(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn the_learned_model_is_trained_scored_and_used_by_the_assistant() {
-    install_models(&["minilm-l6"]);
+    install_models(&["minilm-l6", "ppocr-v4"]);
     let dir = tempfile::tempdir().unwrap();
     let Some((train, test)) = snips_subsets(150, 30) else {
         return;
@@ -355,6 +355,8 @@ fn the_learned_model_is_trained_scored_and_used_by_the_assistant() {
 
 #[test]
 fn bad_nlu_input_gets_clear_errors() {
+    // The pipeline's OCR node needs its model to start at all.
+    install_models(&["ppocr-v4"]);
     let dir = tempfile::tempdir().unwrap();
     // A model file that is not one.
     let bogus = dir.path().join("model.json");
@@ -393,7 +395,7 @@ fn bad_nlu_input_gets_clear_errors() {
 
 #[test]
 fn with_the_wake_word_only_requests_after_it_are_answered() {
-    install_models(&["silero-vad", "whisper-tiny.en", "openwakeword"]);
+    install_models(&["silero-vad", "whisper-tiny.en", "openwakeword", "ppocr-v4"]);
     let dir = tempfile::tempdir().unwrap();
     let rate = 22_050;
     let mut samples: Vec<i16> = Vec::new();

@@ -21,7 +21,7 @@ fn last_sound(path: &Path) -> f64 {
 
 #[test]
 fn speech_over_the_assistant_stops_it() {
-    install_models(&["silero-vad", "whisper-tiny.en"]);
+    install_models(&["silero-vad", "whisper-tiny.en", "ppocr-v4"]);
     let dir = tempfile::tempdir().unwrap();
     // "What can you do?" gets a reply of about 8 s; 3 s after the
     // question, while the reply plays, the user says "Stop."

@@ -142,6 +142,8 @@ pub struct OutputSettings {
     pub buffer_ms: u32,
     /// WAV: write like a speaker plays (real-time pace, silence between sounds).
     pub realtime: bool,
+    /// A WAV file to write instead when there is no speaker; empty: fail.
+    pub fallback: String,
 }
 
 impl Default for OutputSettings {
@@ -151,6 +153,7 @@ impl Default for OutputSettings {
             device: String::new(),
             buffer_ms: SpeakerSettings::default().buffer_ms,
             realtime: false,
+            fallback: String::new(),
         }
     }
 }
@@ -165,6 +168,10 @@ impl Settings for OutputSettings {
         fields.push(Field::bool(
             "realtime",
             "WAV: write like a speaker plays, at real-time pace with silence between sounds",
+        ));
+        fields.push(Field::path(
+            "fallback",
+            "a WAV file to write when there is no speaker (a server, CI); empty: no speaker is an error",
         ));
         fields
     }
@@ -194,15 +201,25 @@ impl NodeKind for Output {
     }
 
     fn create(s: OutputSettings, ctx: &Context) -> Result<OutputNode, Error> {
-        Ok(if s.path.is_empty() {
+        if s.path.is_empty() {
             let speaker = SpeakerSettings {
-                device: s.device,
+                device: s.device.clone(),
                 buffer_ms: s.buffer_ms,
             };
-            OutputNode::Speaker(Speaker::create(speaker, ctx)?)
-        } else {
+            match Speaker::create(speaker, ctx) {
+                Ok(speaker) => return Ok(OutputNode::Speaker(speaker)),
+                Err(e) if !s.fallback.is_empty() => ctx.warn(&format!(
+                    "no speaker ({}): writing the audio to {} instead",
+                    e.message(),
+                    s.fallback
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        let path = if s.path.is_empty() { s.fallback } else { s.path };
+        Ok({
             let wav = WavWriterSettings {
-                path: s.path,
+                path,
                 realtime: s.realtime,
                 ..WavWriterSettings::default()
             };

@@ -10,6 +10,8 @@
 //! - `clock`: time, date, timers that announce themselves.
 //! - `calculator`: arithmetic, unit conversion.
 //! - `home`: lights and switches over MQTT, states remembered.
+//! - `reader`: "read this": answers with the text of the latest image
+//!   (from the vision plugin's `snapshot` and `ocr`).
 //! - `conversation`: the chain's end; replies to speak, log lines, barge-in.
 
 pub mod calculator;
@@ -17,8 +19,9 @@ pub mod chain;
 pub mod clock;
 pub mod conversation;
 pub mod home;
+pub mod reader;
 
 hark_sdk::export_plugin! {
     name: "skills",
-    kinds: [clock::Clock, calculator::Calculator, home::Home, conversation::Conversation],
+    kinds: [clock::Clock, calculator::Calculator, home::Home, reader::Reader, conversation::Conversation],
 }

@@ -5,7 +5,7 @@
 //! "input": (plugin: "vision", kind: "image-file", config: (path: "page.png")),
 //! "inbox": (plugin: "vision", kind: "folder", config: (path: "~/Pictures/Screenshots")),
 //! "screen": (plugin: "vision", kind: "screenshot", config: (interval_ms: 0)),
-//! "look": (plugin: "vision", kind: "snapshot", config: (from: "folder", path: "~/Pictures")),
+//! "look": (plugin: "vision", kind: "snapshot", config: (from: "folder", path: "~/Pictures", intent: "read.this")),
 //! ```
 
 use std::{
@@ -144,6 +144,9 @@ pub struct FolderNode {
     pending: HashMap<PathBuf, Instant>,
     /// Existing files still to emit.
     backlog: Vec<PathBuf>,
+    /// Files emitted, with their modification time then: a file listed
+    /// at start and announced by the watcher too is emitted once.
+    emitted_files: HashMap<PathBuf, Option<SystemTime>>,
     emitted: u32,
     max_images: u32,
 }
@@ -182,6 +185,7 @@ impl NodeKind for Folder {
             events,
             pending: HashMap::new(),
             backlog,
+            emitted_files: HashMap::new(),
             emitted: 0,
             max_images: settings.max_images,
         })
@@ -205,8 +209,17 @@ fn images_by_age(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(images.into_iter().map(|(_, p)| p).collect())
 }
 
+fn modified(path: &Path) -> Option<SystemTime> {
+    path.metadata().and_then(|m| m.modified()).ok()
+}
+
 impl FolderNode {
-    fn emit(&mut self, image: image::RgbImage, out: &mut Outputs) -> Result<Produce, Error> {
+    fn emit(&mut self, path: PathBuf, image: image::RgbImage, out: &mut Outputs) -> Result<Produce, Error> {
+        let stamp = modified(&path);
+        if self.emitted_files.get(&path) == Some(&stamp) {
+            return Ok(Produce::More); // already emitted, unchanged
+        }
+        self.emitted_files.insert(path, stamp);
         if !out.try_emit(0, frames::image_message(MessageMeta::default(), image))? {
             return Ok(Produce::Finished);
         }
@@ -223,7 +236,7 @@ impl Node for FolderNode {
     fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
         if let Some(path) = self.backlog.pop() {
             return match frames::read_image(&path) {
-                Ok(image) => self.emit(image, out),
+                Ok(image) => self.emit(path, image, out),
                 Err(e) => {
                     self.ctx.warn(&format!("skipped: {}", e.message()));
                     Ok(Produce::More)
@@ -255,7 +268,7 @@ impl Node for FolderNode {
             match frames::read_image(&path) {
                 Ok(image) => {
                     self.pending.remove(&path);
-                    return self.emit(image, out);
+                    return self.emit(path, image, out);
                 }
                 Err(e) if seen.elapsed() > SETTLE || !path.exists() => {
                     self.pending.remove(&path);
@@ -348,6 +361,9 @@ pub struct SnapshotSettings {
     pub path: String,
     /// The X11 display for `screenshot`; empty for `$DISPLAY`.
     pub display: String,
+    /// Only intents of this name ask for an image (others are ignored);
+    /// empty: every message but control events asks.
+    pub intent: String,
 }
 
 impl Default for SnapshotSettings {
@@ -356,6 +372,7 @@ impl Default for SnapshotSettings {
             from: "folder".into(),
             path: String::new(),
             display: String::new(),
+            intent: String::new(),
         }
     }
 }
@@ -368,6 +385,7 @@ impl Settings for SnapshotSettings {
             Field::choice("from", SNAPSHOT_FROM, "where the image comes from: the newest image in a folder, a file, or the screen"),
             Field::path("path", "the folder or the file (`from: \"folder\"` or `\"file\"`)"),
             Field::string("display", "X11 display for `from: \"screenshot\"`; empty: $DISPLAY"),
+            Field::string("intent", "only intents of this name ask for an image (e.g. read.this, with the trigger linked from an `nlu` node); empty: any message but control events"),
         ]
     }
 
@@ -395,7 +413,7 @@ impl NodeKind for Snapshot {
 
     fn spec() -> KindSpec {
         KindSpec::transform("snapshot", "On each trigger, emits the newest image of a folder, a file, or a screenshot")
-            .input(Port::any("trigger").doc("any message (a control event, a skill's request) asks for an image"))
+            .input(Port::any("trigger").doc("a message asking for an image: an intent named `intent`, or any message but a control event"))
             .output(Port::new("image", MessageType::Image).doc("the picture, RGB"))
             .output(
                 Port::new("error", MessageType::Value)
@@ -427,6 +445,14 @@ impl SnapshotNode {
 
 impl Node for SnapshotNode {
     fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
+        let asks = match &message.payload {
+            Payload::Control(_) => false,
+            Payload::Intent(i) => self.settings.intent.is_empty() || i.name.as_str() == self.settings.intent,
+            _ => self.settings.intent.is_empty(),
+        };
+        if !asks {
+            return Ok(());
+        }
         match self.take() {
             Ok(image) => out.emit(0, frames::image_message(message.meta, image)),
             Err(e) => {

@@ -58,3 +58,122 @@ fn reads_a_clean_page_in_order() {
     let want = want.join("\n");
     assert!(cer(&text, &want) <= 0.02, "CER {:.3}: {text:?}", cer(&text, &want));
 }
+
+/// Pages of several fonts, sizes and colours, each read back within 2 %
+/// character error rate (summed over the set, and per page ≤ 5 %).
+#[test]
+fn latin_renders_in_several_fonts_sizes_and_colours() {
+    let config = config("ppocr-v4", "");
+    let cases: Vec<(Page, Vec<Line>)> = vec![
+        (
+            Page::default(),
+            vec![
+                Line { text: "Meeting moved to Thursday at 3 pm", font: render::DEJAVU_SANS, size: 28.0 },
+                Line { text: "Room 4B, second floor", font: render::DEJAVU_SANS_BOLD, size: 48.0 },
+            ],
+        ),
+        (
+            Page { ink: [240, 240, 240], paper: [25, 30, 40], ..Page::default() },
+            vec![
+                Line { text: "Battery low: 12% remaining", font: render::DEJAVU_SANS, size: 40.0 },
+                Line { text: "Connect the charger now", font: render::DEJAVU_SERIF, size: 32.0 },
+            ],
+        ),
+        (
+            Page { width: 1000, height: 400, ..Page::default() },
+            vec![
+                Line { text: "let total = price * 3 + 7;", font: render::DEJAVU_MONO, size: 30.0 },
+                Line { text: "Small print: terms apply", font: render::DEJAVU_SERIF, size: 26.0 },
+            ],
+        ),
+    ];
+    let (mut edits, mut chars) = (0usize, 0usize);
+    for (page, lines) in cases {
+        let want = lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
+        let (got, _) = read(&config, render::render(&page, &lines));
+        let e = render::edit_distance(&got, &want);
+        eprintln!("{got:?} vs {want:?}: {e} edits");
+        assert!(cer(&got, &want) <= 0.05, "{got:?} vs {want:?}");
+        edits += e;
+        chars += want.chars().count();
+    }
+    let total = edits as f64 / chars as f64;
+    assert!(total <= 0.02, "CER {total:.3} over the set");
+}
+
+#[test]
+fn a_slightly_rotated_page_keeps_its_lines_in_order() {
+    let want = ["First line of the note", "Second line below it", "And a third one"];
+    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::DEJAVU_SANS, size: 40.0 }).collect();
+    let page = Page { degrees: 4.0, ..Page::default() };
+    let (got, value) = read(&config("ppocr-v4", ""), render::render(&page, &lines));
+    let want = want.join("\n");
+    assert!(cer(&got, &want) <= 0.02, "CER {:.3}: {got:?}", cer(&got, &want));
+    // The boxes follow the tilt: the right end of each line is higher.
+    let Value::List(items) = value else { panic!("lines is a list") };
+    assert_eq!(items.len(), 3);
+    for item in items.iter() {
+        let Value::Map(entries) = item else { panic!("a line is a map") };
+        let corners = entries.iter().find(|e| e.key.as_str() == "box").map(|e| e.value.clone());
+        let Some(Value::List(c)) = corners else { panic!("a box") };
+        let num = |v: &Value| match v {
+            Value::Float(f) => *f,
+            _ => panic!("a coordinate"),
+        };
+        let (left_top_y, right_top_y) = (num(&c[1]), num(&c[3]));
+        assert!(right_top_y < left_top_y - 5.0, "box {c:?} is not tilted");
+    }
+}
+
+#[test]
+fn chinese_and_latin_on_one_page() {
+    if render::font(render::NOTO_CJK).is_none() {
+        panic!("{} is missing: `./x setup` installs fonts-noto-cjk", render::NOTO_CJK);
+    }
+    let want = ["今天天气很好，我们去公园散步。", "Hark reads 中文 and English"];
+    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::NOTO_CJK, size: 40.0 }).collect();
+    let (got, _) = read(&config("ppocr-v4", ""), render::render(&Page::default(), &lines));
+    let want = want.join("\n");
+    // Spaces between scripts are a matter of taste: compare without them.
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let rate = cer(&squeeze(&got), &squeeze(&want));
+    assert!(rate <= 0.02, "CER {rate:.3}: {got:?}");
+}
+
+#[test]
+fn the_tiny_set_reads_too() {
+    let want = ["Kitchen lights ON 21:30", "Take the second exit"];
+    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::DEJAVU_SANS, size: 36.0 }).collect();
+    let (got, _) = read(&config("ppocr-v6-tiny", ""), render::render(&Page::default(), &lines));
+    let want = want.join("\n");
+    assert!(cer(&got, &want) <= 0.02, "CER {:.3}: {got:?}", cer(&got, &want));
+}
+
+#[test]
+fn a_blank_image_gives_empty_text() {
+    let image = image::RgbImage::from_pixel(640, 480, image::Rgb([255, 255, 255]));
+    let (got, value) = read(&config("ppocr-v4", ""), image);
+    assert_eq!(got, "");
+    assert_eq!(value, Value::List(Default::default()));
+}
+
+#[test]
+fn a_missing_model_is_named_with_the_fix() {
+    let err = Harness::with_inference::<Ocr>("(det: \"/nowhere/det.onnx\", rec: \"/nowhere/rec.onnx\")", hark::inference::vtable())
+        .unwrap_err();
+    assert!(err.message.contains("/nowhere/det.onnx") && err.message.contains("missing"), "{err:?}");
+    assert!(err.hint.contains("hark models fetch ppocr-v4"), "{err:?}");
+}
+
+#[test]
+fn a_model_without_a_character_table_is_refused() {
+    // The angle classifier as a "recogniser": a real ONNX file that takes
+    // 48-pixel lines but has no character table.
+    hark_tests::install_models(&["ppocr-v4"]);
+    let dir = hark::dirs::directory(Directory::Models).join("ppocr-v4");
+    let det = dir.join("ch_PP-OCRv4_det_infer.onnx").display().to_string();
+    let cls = dir.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string();
+    let err = Harness::with_inference::<Ocr>(&format!("(det: {det:?}, rec: {cls:?})"), hark::inference::vtable())
+        .unwrap_err();
+    assert!(err.message.contains("no `character` entry"), "{err:?}");
+}

@@ -82,9 +82,11 @@ impl NodeKind for Speaker {
     }
 
     fn create(settings: SpeakerSettings, ctx: &Context) -> Result<SpeakerNode, Error> {
-        // Find the device now: a missing one fails at start-up, not at the
-        // first reply.
-        find(&settings.device, Direction::Output)?;
+        // Find the device and its default format now: a missing or
+        // unusable one fails at start-up, not at the first reply (ALSA
+        // names a "default" device even on machines without a card).
+        let device = find(&settings.device, Direction::Output)?;
+        choose_config(&device, Direction::Output, 0, 0)?;
         Ok(SpeakerNode {
             settings,
             ctx: *ctx,

@@ -231,7 +231,7 @@ mod tests {
         let s = DetectSettings::default();
         // 1280 × 720: the short side goes up to 736, then both to /32.
         assert_eq!(input_size(1280, 720, &s), (1312, 736));
-        assert_eq!(input_size(800, 1000, &s), (800, 928));
+        assert_eq!(input_size(800, 1000, &s), (800, 992));
         assert_eq!(input_size(4000, 1000, &s), (2016, 512));
     }
 
@@ -251,7 +251,8 @@ mod tests {
         let found = boxes(&map, w, h, 128, 64, &DetectSettings::default());
         assert_eq!(found.len(), 2, "{found:?}");
         let (first, score) = found[0];
-        assert!(score > 0.8);
+        // The dilated edge (map 0.05) is inside the box too.
+        assert!(score > 0.6, "{score}");
         // Kernel pixels 4..=23 (plus the dilation's extra column and row),
         // grown by about 1.6 × 20 × 4 / 48 ≈ 3 map pixels, doubled.
         assert!(first.left() < 4.0 && first.left() > -0.1, "{first:?}");
