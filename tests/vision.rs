@@ -12,7 +12,14 @@ use hark_tests::{
 };
 
 fn page(dir: &Path, name: &str, lines: &[&str]) -> std::path::PathBuf {
-    let lines: Vec<Line> = lines.iter().map(|text| Line { text, font: render::DEJAVU_SANS, size: 40.0 }).collect();
+    let lines: Vec<Line> = lines
+        .iter()
+        .map(|text| Line {
+            text,
+            font: render::DEJAVU_SANS,
+            size: 40.0,
+        })
+        .collect();
     render::save_png(&render::render(&Page::default(), &lines), dir, name)
 }
 
@@ -29,7 +36,10 @@ fn words(s: &str) -> Vec<String> {
 fn read_aloud_prints_the_text_and_speaks_it() {
     install_models(&["ppocr-v4", "silero-vad", "whisper-tiny.en"]);
     let dir = tempfile::tempdir().unwrap();
-    let want = ["Please close the door", "Turn off the lights when you leave"];
+    let want = [
+        "Please close the door",
+        "Turn off the lights when you leave",
+    ];
     let image = page(dir.path(), "note.png", &want);
     let wav = dir.path().join("note.wav");
     let (ok, stdout, stderr) = run_pipeline(
@@ -48,14 +58,21 @@ fn read_aloud_prints_the_text_and_speaks_it() {
     assert!(cer(stdout.trim(), &want) <= 0.02, "stdout {stdout:?}");
     // What was spoken is what was read: whisper hears the same words.
     let (ok, heard, stderr) = run_pipeline(
-        &["pipelines/transcribe.ron", "--set", &format!("input.path={}", wav.display())],
+        &[
+            "pipelines/transcribe.ron",
+            "--set",
+            &format!("input.path={}", wav.display()),
+        ],
         "",
         &[],
     );
     assert!(ok, "{stderr}");
     let (heard, said) = (words(&heard), words(&want));
     let common = said.iter().filter(|w| heard.contains(w)).count();
-    assert!(common * 10 >= said.len() * 8, "whisper heard {heard:?} for {said:?}");
+    assert!(
+        common * 10 >= said.len() * 8,
+        "whisper heard {heard:?} for {said:?}"
+    );
 }
 
 #[test]
@@ -92,22 +109,41 @@ fn a_corrupt_image_and_a_missing_model_are_explained() {
     let broken = dir.path().join("broken.png");
     std::fs::write(&broken, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR truncated").unwrap();
     let (ok, _, stderr) = run_pipeline(
-        &["pipelines/read-aloud.ron", "--set", &format!("input.path={}", broken.display()), "--set", "output.path=/dev/null"],
+        &[
+            "pipelines/read-aloud.ron",
+            "--set",
+            &format!("input.path={}", broken.display()),
+            "--set",
+            "output.path=/dev/null",
+        ],
         "",
         &[],
     );
     assert!(!ok);
-    assert!(stderr.contains("broken.png") && stderr.contains("not a readable PNG or JPEG"), "{stderr}");
+    assert!(
+        stderr.contains("broken.png") && stderr.contains("not a readable PNG or JPEG"),
+        "{stderr}"
+    );
 
     let image = page(dir.path(), "fine.png", &["Hello"]);
     let empty = tempfile::tempdir().unwrap();
     let (ok, _, stderr) = run_pipeline(
-        &["pipelines/read-aloud.ron", "--set", &format!("input.path={}", image.display()), "--set", "output.path=/dev/null"],
+        &[
+            "pipelines/read-aloud.ron",
+            "--set",
+            &format!("input.path={}", image.display()),
+            "--set",
+            "output.path=/dev/null",
+        ],
         "",
         &[("HARK_MODELS", empty.path())],
     );
     assert!(!ok);
-    assert!(stderr.contains("ch_PP-OCRv4_det_infer.onnx") && stderr.contains("hark models fetch ppocr-v4"), "{stderr}");
+    assert!(
+        stderr.contains("ch_PP-OCRv4_det_infer.onnx")
+            && stderr.contains("hark models fetch ppocr-v4"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -119,24 +155,41 @@ fn the_assistant_reads_the_newest_image_on_request() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     page(dir.path(), "new.png", &["Parking for visitors only"]);
     let (ok, stdout, stderr) = run_pipeline(
-        &["pipelines/assistant-text.ron", "--set", &format!("look.path={}", dir.path().display())],
+        &[
+            "pipelines/assistant-text.ron",
+            "--set",
+            &format!("look.path={}", dir.path().display()),
+        ],
         "what time is it\nread this\n",
         &[],
     );
     assert!(ok, "{stderr}");
-    let line = stdout.lines().find(|l| l.contains("read.this")).unwrap_or_else(|| panic!("no read.this line in {stdout}"));
-    assert!(line.contains("It says: Parking for visitors only"), "{line}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("read.this"))
+        .unwrap_or_else(|| panic!("no read.this line in {stdout}"));
+    assert!(
+        line.contains("It says: Parking for visitors only"),
+        "{line}"
+    );
     assert!(!stdout.contains("Old news"), "{stdout}");
 
     // An empty folder: the assistant says so instead of waiting.
     let empty = tempfile::tempdir().unwrap();
     let (ok, stdout, stderr) = run_pipeline(
-        &["pipelines/assistant-text.ron", "--set", &format!("look.path={}", empty.path().display())],
+        &[
+            "pipelines/assistant-text.ron",
+            "--set",
+            &format!("look.path={}", empty.path().display()),
+        ],
         "what does it say\n",
         &[],
     );
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("I could not get an image to read: there is no image in"), "{stdout}");
+    assert!(
+        stdout.contains("I could not get an image to read: there is no image in"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -170,7 +223,11 @@ fn a_watched_folder_emits_new_images_as_they_arrive() {
             std::thread::sleep(std::time::Duration::from_millis(1500));
             std::thread::sleep(std::time::Duration::from_millis(500));
             // Written in two steps, like a slow copy: read once complete.
-            let image = page(inbox.parent().unwrap(), "second-draft.png", &["Second arrival"]);
+            let image = page(
+                inbox.parent().unwrap(),
+                "second-draft.png",
+                &["Second arrival"],
+            );
             let bytes = std::fs::read(&image).unwrap();
             let target = inbox.join("second.png");
             std::fs::write(&target, &bytes[..bytes.len() / 2]).unwrap();

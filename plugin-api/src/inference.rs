@@ -373,8 +373,7 @@ pub struct InferenceVTable {
     /// `metadata_props`, e.g. an OCR recogniser's `character` table), or
     /// `None` when the file has no such entry. `None` as a whole (the
     /// accessor) in a 1.1 host.
-    pub model_metadata:
-        unsafe extern "C" fn(model: ModelHandle, key: RStr<'_>) -> ROption<RString>,
+    pub model_metadata: unsafe extern "C" fn(model: ModelHandle, key: RStr<'_>) -> ROption<RString>,
 }
 
 impl InferenceVTable {

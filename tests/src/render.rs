@@ -72,14 +72,19 @@ pub fn render(page: &Page, lines: &[Line<'_>]) -> RgbImage {
     let mut image = RgbImage::from_pixel(page.width, page.height, Rgb(page.paper));
     let mut y = 40.0f32;
     for line in lines {
-        let font = font(line.font).unwrap_or_else(|| panic!("font {} is missing: install fonts-dejavu / fonts-noto-cjk (`./x setup`)", line.font));
+        let font = font(line.font).unwrap_or_else(|| {
+            panic!(
+                "font {} is missing: install fonts-dejavu / fonts-noto-cjk (`./x setup`)",
+                line.font
+            )
+        });
         draw_line(&mut image, &font, line.size, 40.0, y, line.text, page.ink);
         y += line.size * 1.6;
     }
     if page.degrees != 0.0 {
         image = imageproc::geometric_transformations::rotate_about_center(
             &image,
-            page.degrees.to_radians() * -1.0,
+            -page.degrees.to_radians(),
             imageproc::geometric_transformations::Interpolation::Bilinear,
             imageproc::geometric_transformations::Border::Constant(Rgb(page.paper)),
         );
@@ -88,7 +93,15 @@ pub fn render(page: &Page, lines: &[Line<'_>]) -> RgbImage {
 }
 
 /// Draws `text` with its top at `top`, blending `ink` by glyph coverage.
-fn draw_line(image: &mut RgbImage, font: &FontVec, size: f32, left: f32, top: f32, text: &str, ink: [u8; 3]) {
+fn draw_line(
+    image: &mut RgbImage,
+    font: &FontVec,
+    size: f32,
+    left: f32,
+    top: f32,
+    text: &str,
+    ink: [u8; 3],
+) {
     let scaled = font.as_scaled(PxScale::from(size));
     let baseline = top + scaled.ascent();
     let mut x = left;
@@ -104,14 +117,17 @@ fn draw_line(image: &mut RgbImage, font: &FontVec, size: f32, left: f32, top: f3
         if let Some(outline) = font.outline_glyph(glyph) {
             let bounds = outline.px_bounds();
             outline.draw(|gx, gy, coverage| {
-                let (px, py) = (bounds.min.x as i32 + gx as i32, bounds.min.y as i32 + gy as i32);
+                let (px, py) = (
+                    bounds.min.x as i32 + gx as i32,
+                    bounds.min.y as i32 + gy as i32,
+                );
                 if px < 0 || py < 0 || px >= image.width() as i32 || py >= image.height() as i32 {
                     return;
                 }
                 let pixel = image.get_pixel_mut(px as u32, py as u32);
-                for ch in 0..3 {
-                    let under = f32::from(pixel.0[ch]);
-                    pixel.0[ch] = (under + (f32::from(ink[ch]) - under) * coverage.min(1.0)).round() as u8;
+                for (channel, &ink) in pixel.0.iter_mut().zip(&ink) {
+                    let under = f32::from(*channel);
+                    *channel = (under + (f32::from(ink) - under) * coverage.min(1.0)).round() as u8;
                 }
             });
         }
@@ -134,7 +150,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, &cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != cb));
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
             diagonal = above;
         }
     }

@@ -15,7 +15,7 @@ use std::{
 use anyhow::{bail, Result};
 use hark_inference::{ops, Activations, QuantFormat, QuantMatrix};
 use hark_plugin_api::{
-    abi_stable::std_types::{ROption, RErr, ROk, RResult, RSlice, RSliceMut, RStr, RString, RVec},
+    abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
     ModelOptions, PluginError, PluginErrorKind, Tensor, TensorView, WeightFormat, WeightsHandle,
 };

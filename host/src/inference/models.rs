@@ -10,7 +10,10 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    sync::{Arc, OnceLock, Weak},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, OnceLock, Weak,
+    },
 };
 
 use anyhow::{bail, Context as _, Result};
@@ -189,7 +192,7 @@ impl Model {
             .map(|(t, spec)| to_tract(t).with_context(|| format!("input `{}`", spec.name)))
             .collect::<Result<_>>()?;
         let outputs = match large_run_executor(&values) {
-            Some(executor) => multithread_tract_scope(executor, || self.plan.run(values))?,
+            Some((executor, _busy)) => multithread_tract_scope(executor, || self.plan.run(values))?,
             None => self.plan.run(values)?,
         };
         outputs.into_iter().map(from_tract).collect()
@@ -200,25 +203,48 @@ impl Model {
 /// audio frame) are worth splitting between threads.
 const LARGE_RUN_ELEMENTS: usize = 1 << 16;
 
+/// Marks the pool taken while a run uses it.
+struct PoolTaken;
+
+static POOL_BUSY: AtomicBool = AtomicBool::new(false);
+
+impl Drop for PoolTaken {
+    fn drop(&mut self) {
+        POOL_BUSY.store(false, Ordering::Release);
+    }
+}
+
 /// The thread pool for runs on large inputs: `HARK_MODEL_THREADS`, by
 /// default one thread per core. Small runs (per-frame audio models) stay
 /// on the calling thread: handing a product of a few microseconds to a
-/// pool costs more than it saves (see `hark_inference::threads`).
-fn large_run_executor(values: &[TValue]) -> Option<Executor> {
+/// pool costs more than it saves (see `hark_inference::threads`). The
+/// pool serves one run at a time: a large run that finds it taken (a
+/// plugin reading OCR lines on several threads) runs on its own thread
+/// instead of queueing behind the other.
+fn large_run_executor(values: &[TValue]) -> Option<(Executor, PoolTaken)> {
     static POOL: OnceLock<Option<Executor>> = OnceLock::new();
     let elements: usize = values.iter().map(|v| v.len()).sum();
     if elements < LARGE_RUN_ELEMENTS {
         return None;
     }
-    POOL.get_or_init(|| {
-        let threads = std::env::var("HARK_MODEL_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n >= 1)
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        (threads > 1).then(|| Executor::multithread_with_name(threads, "hark-model"))
-    })
-    .clone()
+    if POOL_BUSY
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        return None;
+    }
+    let taken = PoolTaken;
+    let executor = POOL
+        .get_or_init(|| {
+            let threads = std::env::var("HARK_MODEL_THREADS")
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .filter(|&n| n >= 1)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            (threads > 1).then(|| Executor::multithread_with_name(threads, "hark-model"))
+        })
+        .clone()?;
+    Some((executor, taken))
 }
 
 fn datum_type(dtype: DType) -> Result<DatumType> {

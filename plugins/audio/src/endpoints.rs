@@ -216,7 +216,11 @@ impl NodeKind for Output {
                 Err(e) => return Err(e),
             }
         }
-        let path = if s.path.is_empty() { s.fallback } else { s.path };
+        let path = if s.path.is_empty() {
+            s.fallback
+        } else {
+            s.path
+        };
         Ok({
             let wav = WavWriterSettings {
                 path,

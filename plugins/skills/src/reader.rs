@@ -45,8 +45,15 @@ impl Default for ReaderSettings {
 impl Settings for ReaderSettings {
     fn fields() -> Vec<Field> {
         vec![
-            Field::string("intent", "the intent that asks to read the latest image (read.this)"),
-            Field::integer("timeout_ms", "u32", "how long to wait for the image's text before giving up"),
+            Field::string(
+                "intent",
+                "the intent that asks to read the latest image (read.this)",
+            ),
+            Field::integer(
+                "timeout_ms",
+                "u32",
+                "how long to wait for the image's text before giving up",
+            ),
         ]
     }
 
@@ -55,7 +62,10 @@ impl Settings for ReaderSettings {
             return Err(ConfigIssue::field("intent", "`intent` is empty"));
         }
         if !(100..=600_000).contains(&self.timeout_ms) {
-            return Err(ConfigIssue::field("timeout_ms", "timeout_ms must be within 100..=600000"));
+            return Err(ConfigIssue::field(
+                "timeout_ms",
+                "timeout_ms must be within 100..=600000",
+            ));
         }
         Ok(())
     }
@@ -85,11 +95,14 @@ impl NodeKind for Reader {
     type Instance = ReaderNode;
 
     fn spec() -> KindSpec {
-        skill_spec("reader", "Reads the latest image aloud on \"read this\" (with the vision plugin)")
-            .input(
-                Port::any("document")
-                    .doc("the image's text (Text, from `ocr`), or `{error: ...}` (from `snapshot`)"),
-            )
+        skill_spec(
+            "reader",
+            "Reads the latest image aloud on \"read this\" (with the vision plugin)",
+        )
+        .input(
+            Port::any("document")
+                .doc("the image's text (Text, from `ocr`), or `{error: ...}` (from `snapshot`)"),
+        )
     }
 
     fn create(settings: ReaderSettings, _ctx: &Context) -> Result<ReaderNode, Error> {
@@ -103,7 +116,11 @@ impl NodeKind for Reader {
 
 /// What to say for the text read in an image.
 pub fn reply_for(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     if lines.is_empty() {
         return "I can't see any text in the image.".into();
     }
@@ -165,7 +182,8 @@ impl Node for ReaderNode {
                 self.pending = Some(Pending {
                     meta: message.meta,
                     intent: (**intent).clone(),
-                    deadline: Instant::now() + Duration::from_millis(u64::from(self.settings.timeout_ms)),
+                    deadline: Instant::now()
+                        + Duration::from_millis(u64::from(self.settings.timeout_ms)),
                 });
                 match self.early.take() {
                     Some((utterance, say, at))
@@ -202,7 +220,10 @@ mod tests {
 
     #[test]
     fn rows_become_sentences() {
-        assert_eq!(reply_for("EXIT\nKeep door closed"), "It says: EXIT. Keep door closed");
+        assert_eq!(
+            reply_for("EXIT\nKeep door closed"),
+            "It says: EXIT. Keep door closed"
+        );
         assert_eq!(reply_for("Hello.\nWorld"), "It says: Hello. World");
         assert_eq!(reply_for(" \n"), "I can't see any text in the image.");
     }

@@ -39,11 +39,21 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let lines: Vec<Line> = LINES
         .iter()
-        .zip([render::DEJAVU_SANS, render::DEJAVU_SERIF, render::DEJAVU_SANS_BOLD, render::DEJAVU_MONO, render::DEJAVU_SANS])
+        .zip([
+            render::DEJAVU_SANS,
+            render::DEJAVU_SERIF,
+            render::DEJAVU_SANS_BOLD,
+            render::DEJAVU_MONO,
+            render::DEJAVU_SANS,
+        ])
         .zip([34.0, 30.0, 32.0, 28.0, 36.0])
         .map(|((text, font), size)| Line { text, font, size })
         .collect();
-    let page = Page { width: 1280, height: 720, ..Page::default() };
+    let page = Page {
+        width: 1280,
+        height: 720,
+        ..Page::default()
+    };
     let image = render::render(&page, &lines);
     let png = render::save_png(&image, dir.path(), "screen.png");
     let truth = LINES.join("\n");
@@ -68,6 +78,26 @@ fn main() {
     println!("ocr/1280x720_5_lines");
     println!("  hark (PP-OCRv4 on tract, model threads: {threads}): median {hark_ms:.1} ms over {RUNS} runs, CER {:.4}", cer(&ours, &truth));
 
+    // The smaller set, for a choice of speed over the peer's models.
+    hark_tests::install_models(&["ppocr-v6-tiny"]);
+    let tiny = OcrSettings {
+        models: "ppocr-v6-tiny".into(),
+        ..OcrSettings::default()
+    };
+    let mut tiny_engine = Engine::new(core, tiny.files(&models), tiny.engine()).unwrap();
+    let tiny_text = text(&rows(tiny_engine.read(&decoded).unwrap()));
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        std::hint::black_box(tiny_engine.read(&decoded).unwrap());
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!(
+        "  hark (PP-OCRv6 tiny on tract): median {:.1} ms, CER {:.4}",
+        median(times),
+        cer(&tiny_text, &truth)
+    );
+
     let Ok(python) = std::env::var("HARK_OCR_PEER") else {
         println!("  rapidocr: skipped (set HARK_OCR_PEER to a Python with rapidocr-onnxruntime==1.4.4, or run ./x bench-ocr)");
         return;
@@ -79,7 +109,11 @@ fn main() {
         .arg(RUNS.to_string())
         .output()
         .expect("running the Python peer");
-    assert!(out.status.success(), "the peer failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "the peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the peer's JSON");
     let peer_ms = report["median_ms"].as_f64().unwrap();
     let peer_text = report["text"].as_str().unwrap();
@@ -89,5 +123,8 @@ fn main() {
         report["threads"],
         cer(peer_text, &truth)
     );
-    println!("  ratio rapidocr / hark: {:.2} (above 1: hark is faster)", peer_ms / hark_ms);
+    println!(
+        "  ratio rapidocr / hark: {:.2} (above 1: hark is faster)",
+        peer_ms / hark_ms
+    );
 }

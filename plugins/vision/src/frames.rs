@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use hark_sdk::{
-    api::ImageFrame, prelude::*, PixelFormat,
-};
+use hark_sdk::{api::ImageFrame, prelude::*, PixelFormat};
 use image::RgbImage;
 
 /// File extensions the sources pick up (lower case).
@@ -23,8 +21,11 @@ pub fn read_image(path: &Path) -> Result<RgbImage, Error> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::failed(format!("cannot read image {}: {e}", path.display())))?;
     let decoded = image::load_from_memory(&bytes).map_err(|e| {
-        Error::failed(format!("{} is not a readable PNG or JPEG image: {e}", path.display()))
-            .with_hint("check that the file is complete; Hark reads PNG and JPEG")
+        Error::failed(format!(
+            "{} is not a readable PNG or JPEG image: {e}",
+            path.display()
+        ))
+        .with_hint("check that the file is complete; Hark reads PNG and JPEG")
     })?;
     Ok(decoded.into_rgb8())
 }
@@ -66,7 +67,10 @@ pub fn to_rgb(frame: &ImageFrame) -> Result<RgbImage, Error> {
     let rgb: Vec<u8> = match channels {
         3 => data.to_vec(),
         1 => data.iter().flat_map(|&g| [g, g, g]).collect(),
-        _ => data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        _ => data
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
     };
     RgbImage::from_raw(frame.width, frame.height, rgb)
         .ok_or_else(|| Error::failed("an image message's pixels do not fill it"))
@@ -90,12 +94,18 @@ mod tests {
             format: PixelFormat::Gray8,
             data: RArc::new(RVec::from(vec![10u8, 200])),
         };
-        assert_eq!(to_rgb(&grey).unwrap().into_raw(), vec![10, 10, 10, 200, 200, 200]);
+        assert_eq!(
+            to_rgb(&grey).unwrap().into_raw(),
+            vec![10, 10, 10, 200, 200, 200]
+        );
         let short = ImageFrame {
             data: RArc::new(RVec::from(vec![1u8])),
             ..grey
         };
-        assert!(to_rgb(&short).unwrap_err().message().contains("carries 1 bytes"));
+        assert!(to_rgb(&short)
+            .unwrap_err()
+            .message()
+            .contains("carries 1 bytes"));
     }
 
     #[test]
@@ -104,6 +114,9 @@ mod tests {
         let path = dir.path().join("broken.png");
         std::fs::write(&path, b"\x89PNG\r\n\x1a\nnot really").unwrap();
         let err = read_image(&path).unwrap_err();
-        assert!(err.message().contains("broken.png") && err.message().contains("not a readable"), "{err:?}");
+        assert!(
+            err.message().contains("broken.png") && err.message().contains("not a readable"),
+            "{err:?}"
+        );
     }
 }

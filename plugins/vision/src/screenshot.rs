@@ -11,7 +11,11 @@ use x11rb::{
 
 /// The whole screen of `display` (empty: `$DISPLAY`), as RGB.
 pub fn grab(display: &str) -> Result<RgbImage, Error> {
-    let name = if display.is_empty() { None } else { Some(display) };
+    let name = if display.is_empty() {
+        None
+    } else {
+        Some(display)
+    };
     if name.is_none() && std::env::var_os("DISPLAY").is_none() {
         return Err(Error::failed(
             "cannot take a screenshot: no X11 display ($DISPLAY is not set)",

@@ -91,7 +91,7 @@ impl Node for ImageFileNode {
 pub struct Folder;
 
 /// Settings of `folder`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FolderSettings {
     /// The folder to watch.
@@ -102,22 +102,19 @@ pub struct FolderSettings {
     pub max_images: u32,
 }
 
-impl Default for FolderSettings {
-    fn default() -> Self {
-        FolderSettings {
-            path: String::new(),
-            existing: false,
-            max_images: 0,
-        }
-    }
-}
-
 impl Settings for FolderSettings {
     fn fields() -> Vec<Field> {
         vec![
             Field::path("path", "folder to watch for new PNG/JPEG files").required(),
-            Field::bool("existing", "emit the images already in the folder first, oldest first"),
-            Field::integer("max_images", "u32", "stop after this many images (0: keep watching)"),
+            Field::bool(
+                "existing",
+                "emit the images already in the folder first, oldest first",
+            ),
+            Field::integer(
+                "max_images",
+                "u32",
+                "stop after this many images (0: keep watching)",
+            ),
         ]
     }
 
@@ -156,8 +153,14 @@ impl NodeKind for Folder {
     type Instance = FolderNode;
 
     fn spec() -> KindSpec {
-        KindSpec::source("folder", "Watches a folder and emits each new PNG/JPEG image")
-            .output(Port::new("image", MessageType::Image).doc("each new picture, RGB, once it is completely written"))
+        KindSpec::source(
+            "folder",
+            "Watches a folder and emits each new PNG/JPEG image",
+        )
+        .output(
+            Port::new("image", MessageType::Image)
+                .doc("each new picture, RGB, once it is completely written"),
+        )
     }
 
     fn create(settings: FolderSettings, ctx: &Context) -> Result<FolderNode, Error> {
@@ -201,7 +204,10 @@ fn images_by_age(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         .map(|e| e.path())
         .filter(|p| frames::is_image_file(p) && p.is_file())
         .map(|p| {
-            let modified = p.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
+            let modified = p
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
             (modified, p)
         })
         .collect();
@@ -214,7 +220,12 @@ fn modified(path: &Path) -> Option<SystemTime> {
 }
 
 impl FolderNode {
-    fn emit(&mut self, path: PathBuf, image: image::RgbImage, out: &mut Outputs) -> Result<Produce, Error> {
+    fn emit(
+        &mut self,
+        path: PathBuf,
+        image: image::RgbImage,
+        out: &mut Outputs,
+    ) -> Result<Produce, Error> {
         let stamp = modified(&path);
         if self.emitted_files.get(&path) == Some(&stamp) {
             return Ok(Produce::More); // already emitted, unchanged
@@ -262,7 +273,8 @@ impl Node for FolderNode {
         }
         // A file is taken once it decodes; one that still does not after
         // `SETTLE` is reported and dropped.
-        let mut ready: Vec<(Instant, PathBuf)> = self.pending.iter().map(|(p, &t)| (t, p.clone())).collect();
+        let mut ready: Vec<(Instant, PathBuf)> =
+            self.pending.iter().map(|(p, &t)| (t, p.clone())).collect();
         ready.sort();
         for (seen, path) in ready {
             match frames::read_image(&path) {
@@ -302,7 +314,11 @@ impl Settings for ScreenshotSettings {
     fn fields() -> Vec<Field> {
         vec![
             Field::string("display", "X11 display (`:0`); empty: $DISPLAY"),
-            Field::integer("interval_ms", "u32", "take a screenshot every this many ms; 0: one, then finish"),
+            Field::integer(
+                "interval_ms",
+                "u32",
+                "take a screenshot every this many ms; 0: one, then finish",
+            ),
         ]
     }
 }
@@ -318,8 +334,11 @@ impl NodeKind for Screenshot {
     type Instance = ScreenshotNode;
 
     fn spec() -> KindSpec {
-        KindSpec::source("screenshot", "Takes screenshots of the desktop (X11 or XWayland)")
-            .output(Port::new("image", MessageType::Image).doc("the whole screen, RGB"))
+        KindSpec::source(
+            "screenshot",
+            "Takes screenshots of the desktop (X11 or XWayland)",
+        )
+        .output(Port::new("image", MessageType::Image).doc("the whole screen, RGB"))
     }
 
     fn create(settings: ScreenshotSettings, _ctx: &Context) -> Result<ScreenshotNode, Error> {
@@ -338,7 +357,9 @@ impl Node for ScreenshotNode {
             return Ok(Produce::More);
         }
         let image = screenshot::grab(&self.settings.display)?;
-        if !out.try_emit(0, frames::image_message(MessageMeta::default(), image))? || self.settings.interval_ms == 0 {
+        if !out.try_emit(0, frames::image_message(MessageMeta::default(), image))?
+            || self.settings.interval_ms == 0
+        {
             return Ok(Produce::Finished);
         }
         self.next += Duration::from_millis(u64::from(self.settings.interval_ms));
@@ -391,11 +412,16 @@ impl Settings for SnapshotSettings {
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         if !SNAPSHOT_FROM.contains(&self.from.as_str()) {
-            return Err(ConfigIssue::field("from", format!("unknown source `{}`", self.from))
-                .with_hint("use \"folder\", \"file\" or \"screenshot\""));
+            return Err(
+                ConfigIssue::field("from", format!("unknown source `{}`", self.from))
+                    .with_hint("use \"folder\", \"file\" or \"screenshot\""),
+            );
         }
         if self.from != "screenshot" && self.path.is_empty() {
-            return Err(ConfigIssue::field("path", format!("`from: \"{}\"` needs a `path`", self.from)));
+            return Err(ConfigIssue::field(
+                "path",
+                format!("`from: \"{}\"` needs a `path`", self.from),
+            ));
         }
         Ok(())
     }
@@ -423,7 +449,10 @@ impl NodeKind for Snapshot {
     }
 
     fn create(settings: SnapshotSettings, ctx: &Context) -> Result<SnapshotNode, Error> {
-        Ok(SnapshotNode { settings, ctx: *ctx })
+        Ok(SnapshotNode {
+            settings,
+            ctx: *ctx,
+        })
     }
 }
 
@@ -447,7 +476,9 @@ impl Node for SnapshotNode {
     fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
         let asks = match &message.payload {
             Payload::Control(_) => false,
-            Payload::Intent(i) => self.settings.intent.is_empty() || i.name.as_str() == self.settings.intent,
+            Payload::Intent(i) => {
+                self.settings.intent.is_empty() || i.name.as_str() == self.settings.intent
+            }
             _ => self.settings.intent.is_empty(),
         };
         if !asks {

@@ -12,7 +12,10 @@ use hark_tests::render::{self, cer, Line, Page};
 fn config(set: &str, extra: &str) -> String {
     hark_tests::install_models(&[set]);
     let dir = hark::dirs::directory(Directory::Models).join(set);
-    let files = hark_plugin_vision::ocr::MODEL_SETS.iter().find(|s| s.0 == set).unwrap();
+    let files = hark_plugin_vision::ocr::MODEL_SETS
+        .iter()
+        .find(|s| s.0 == set)
+        .unwrap();
     let mut config = format!(
         "(models: {set:?}, det: {:?}, rec: {:?}",
         dir.join(files.1).display().to_string(),
@@ -27,7 +30,11 @@ fn config(set: &str, extra: &str) -> String {
 /// Runs `ocr` (with `config`) on `image`; the text and the `lines` value.
 fn read(config: &str, image: image::RgbImage) -> (String, Value) {
     let mut h = Harness::with_inference::<Ocr>(config, hark::inference::vtable()).unwrap();
-    h.push(0, hark_plugin_vision::frames::image_message(MessageMeta::default(), image)).unwrap();
+    h.push(
+        0,
+        hark_plugin_vision::frames::image_message(MessageMeta::default(), image),
+    )
+    .unwrap();
     let mut text = None;
     let mut lines = None;
     for (port, message) in h.finish().unwrap() {
@@ -49,14 +56,26 @@ fn reads_a_clean_page_in_order() {
     ];
     let lines: Vec<Line> = want
         .iter()
-        .zip([render::DEJAVU_SANS, render::DEJAVU_SERIF, render::DEJAVU_MONO])
-        .map(|(text, font)| Line { text, font, size: 36.0 })
+        .zip([
+            render::DEJAVU_SANS,
+            render::DEJAVU_SERIF,
+            render::DEJAVU_MONO,
+        ])
+        .map(|(text, font)| Line {
+            text,
+            font,
+            size: 36.0,
+        })
         .collect();
     let image = render::render(&Page::default(), &lines);
     let (text, _) = read(&config("ppocr-v4", ""), image);
     eprintln!("{text}");
     let want = want.join("\n");
-    assert!(cer(&text, &want) <= 0.02, "CER {:.3}: {text:?}", cer(&text, &want));
+    assert!(
+        cer(&text, &want) <= 0.02,
+        "CER {:.3}: {text:?}",
+        cer(&text, &want)
+    );
 }
 
 /// Pages of several fonts, sizes and colours, each read back within 2 %
@@ -68,22 +87,54 @@ fn latin_renders_in_several_fonts_sizes_and_colours() {
         (
             Page::default(),
             vec![
-                Line { text: "Meeting moved to Thursday at 3 pm", font: render::DEJAVU_SANS, size: 28.0 },
-                Line { text: "Room 4B, second floor", font: render::DEJAVU_SANS_BOLD, size: 48.0 },
+                Line {
+                    text: "Meeting moved to Thursday at 3 pm",
+                    font: render::DEJAVU_SANS,
+                    size: 28.0,
+                },
+                Line {
+                    text: "Room 4B, second floor",
+                    font: render::DEJAVU_SANS_BOLD,
+                    size: 48.0,
+                },
             ],
         ),
         (
-            Page { ink: [240, 240, 240], paper: [25, 30, 40], ..Page::default() },
+            Page {
+                ink: [240, 240, 240],
+                paper: [25, 30, 40],
+                ..Page::default()
+            },
             vec![
-                Line { text: "Battery low: 12% remaining", font: render::DEJAVU_SANS, size: 40.0 },
-                Line { text: "Connect the charger now", font: render::DEJAVU_SERIF, size: 32.0 },
+                Line {
+                    text: "Battery low: 12% remaining",
+                    font: render::DEJAVU_SANS,
+                    size: 40.0,
+                },
+                Line {
+                    text: "Connect the charger now",
+                    font: render::DEJAVU_SERIF,
+                    size: 32.0,
+                },
             ],
         ),
         (
-            Page { width: 1000, height: 400, ..Page::default() },
+            Page {
+                width: 1000,
+                height: 400,
+                ..Page::default()
+            },
             vec![
-                Line { text: "let total = price * 3 + 7;", font: render::DEJAVU_MONO, size: 30.0 },
-                Line { text: "Small print: terms apply", font: render::DEJAVU_SERIF, size: 26.0 },
+                Line {
+                    text: "let total = price * 3 + 7;",
+                    font: render::DEJAVU_MONO,
+                    size: 30.0,
+                },
+                Line {
+                    text: "Small print: terms apply",
+                    font: render::DEJAVU_SERIF,
+                    size: 26.0,
+                },
             ],
         ),
     ];
@@ -103,19 +154,46 @@ fn latin_renders_in_several_fonts_sizes_and_colours() {
 
 #[test]
 fn a_slightly_rotated_page_keeps_its_lines_in_order() {
-    let want = ["First line of the note", "Second line below it", "And a third one"];
-    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::DEJAVU_SANS, size: 40.0 }).collect();
-    let page = Page { degrees: 4.0, ..Page::default() };
+    let want = [
+        "First line of the note",
+        "Second line below it",
+        "And a third one",
+    ];
+    let lines: Vec<Line> = want
+        .iter()
+        .map(|text| Line {
+            text,
+            font: render::DEJAVU_SANS,
+            size: 40.0,
+        })
+        .collect();
+    let page = Page {
+        degrees: 4.0,
+        ..Page::default()
+    };
     let (got, value) = read(&config("ppocr-v4", ""), render::render(&page, &lines));
     let want = want.join("\n");
-    assert!(cer(&got, &want) <= 0.02, "CER {:.3}: {got:?}", cer(&got, &want));
+    assert!(
+        cer(&got, &want) <= 0.02,
+        "CER {:.3}: {got:?}",
+        cer(&got, &want)
+    );
     // The boxes follow the tilt: the right end of each line is higher.
-    let Value::List(items) = value else { panic!("lines is a list") };
+    let Value::List(items) = value else {
+        panic!("lines is a list")
+    };
     assert_eq!(items.len(), 3);
     for item in items.iter() {
-        let Value::Map(entries) = item else { panic!("a line is a map") };
-        let corners = entries.iter().find(|e| e.key.as_str() == "box").map(|e| e.value.clone());
-        let Some(Value::List(c)) = corners else { panic!("a box") };
+        let Value::Map(entries) = item else {
+            panic!("a line is a map")
+        };
+        let corners = entries
+            .iter()
+            .find(|e| e.key.as_str() == "box")
+            .map(|e| e.value.clone());
+        let Some(Value::List(c)) = corners else {
+            panic!("a box")
+        };
         let num = |v: &Value| match v {
             Value::Float(f) => *f,
             _ => panic!("a coordinate"),
@@ -128,11 +206,27 @@ fn a_slightly_rotated_page_keeps_its_lines_in_order() {
 #[test]
 fn chinese_and_latin_on_one_page() {
     if render::font(render::NOTO_CJK).is_none() {
-        panic!("{} is missing: `./x setup` installs fonts-noto-cjk", render::NOTO_CJK);
+        panic!(
+            "{} is missing: `./x setup` installs fonts-noto-cjk",
+            render::NOTO_CJK
+        );
     }
-    let want = ["今天天气很好，我们去公园散步。", "Hark reads 中文 and English"];
-    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::NOTO_CJK, size: 40.0 }).collect();
-    let (got, _) = read(&config("ppocr-v4", ""), render::render(&Page::default(), &lines));
+    let want = [
+        "今天天气很好，我们去公园散步。",
+        "Hark reads 中文 and English",
+    ];
+    let lines: Vec<Line> = want
+        .iter()
+        .map(|text| Line {
+            text,
+            font: render::NOTO_CJK,
+            size: 40.0,
+        })
+        .collect();
+    let (got, _) = read(
+        &config("ppocr-v4", ""),
+        render::render(&Page::default(), &lines),
+    );
     let want = want.join("\n");
     // Spaces between scripts are a matter of taste: compare without them.
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
@@ -143,10 +237,24 @@ fn chinese_and_latin_on_one_page() {
 #[test]
 fn the_tiny_set_reads_too() {
     let want = ["Kitchen lights ON 21:30", "Take the second exit"];
-    let lines: Vec<Line> = want.iter().map(|text| Line { text, font: render::DEJAVU_SANS, size: 36.0 }).collect();
-    let (got, _) = read(&config("ppocr-v6-tiny", ""), render::render(&Page::default(), &lines));
+    let lines: Vec<Line> = want
+        .iter()
+        .map(|text| Line {
+            text,
+            font: render::DEJAVU_SANS,
+            size: 36.0,
+        })
+        .collect();
+    let (got, _) = read(
+        &config("ppocr-v6-tiny", ""),
+        render::render(&Page::default(), &lines),
+    );
     let want = want.join("\n");
-    assert!(cer(&got, &want) <= 0.02, "CER {:.3}: {got:?}", cer(&got, &want));
+    assert!(
+        cer(&got, &want) <= 0.02,
+        "CER {:.3}: {got:?}",
+        cer(&got, &want)
+    );
 }
 
 #[test]
@@ -159,9 +267,15 @@ fn a_blank_image_gives_empty_text() {
 
 #[test]
 fn a_missing_model_is_named_with_the_fix() {
-    let err = Harness::with_inference::<Ocr>("(det: \"/nowhere/det.onnx\", rec: \"/nowhere/rec.onnx\")", hark::inference::vtable())
-        .unwrap_err();
-    assert!(err.message.contains("/nowhere/det.onnx") && err.message.contains("missing"), "{err:?}");
+    let err = Harness::with_inference::<Ocr>(
+        "(det: \"/nowhere/det.onnx\", rec: \"/nowhere/rec.onnx\")",
+        hark::inference::vtable(),
+    )
+    .unwrap_err();
+    assert!(
+        err.message.contains("/nowhere/det.onnx") && err.message.contains("missing"),
+        "{err:?}"
+    );
     assert!(err.hint.contains("hark models fetch ppocr-v4"), "{err:?}");
 }
 
@@ -172,8 +286,14 @@ fn a_model_without_a_character_table_is_refused() {
     hark_tests::install_models(&["ppocr-v4"]);
     let dir = hark::dirs::directory(Directory::Models).join("ppocr-v4");
     let det = dir.join("ch_PP-OCRv4_det_infer.onnx").display().to_string();
-    let cls = dir.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string();
-    let err = Harness::with_inference::<Ocr>(&format!("(det: {det:?}, rec: {cls:?})"), hark::inference::vtable())
-        .unwrap_err();
+    let cls = dir
+        .join("ch_ppocr_mobile_v2.0_cls_infer.onnx")
+        .display()
+        .to_string();
+    let err = Harness::with_inference::<Ocr>(
+        &format!("(det: {det:?}, rec: {cls:?})"),
+        hark::inference::vtable(),
+    )
+    .unwrap_err();
     assert!(err.message.contains("no `character` entry"), "{err:?}");
 }

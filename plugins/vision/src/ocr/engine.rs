@@ -59,7 +59,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("files", &self.files).finish()
+        f.debug_struct("Engine")
+            .field("files", &self.files)
+            .finish()
     }
 }
 
@@ -74,15 +76,23 @@ fn image_input(width: u32, height: u32, batch: u32) -> [TensorSpec; 1] {
 impl Engine {
     /// Loads the recogniser (to read its character table) and checks
     /// that the other files exist; plans for other shapes load on use.
-    pub fn new(inference: Inference, files: ModelFiles, settings: EngineSettings) -> Result<Engine, Error> {
-        for path in [Some(&files.det), Some(&files.rec), files.cls.as_ref()].into_iter().flatten() {
+    pub fn new(
+        inference: Inference,
+        files: ModelFiles,
+        settings: EngineSettings,
+    ) -> Result<Engine, Error> {
+        for path in [Some(&files.det), Some(&files.rec), files.cls.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             if !path.is_file() {
                 return Err(Error::config(format!("the OCR model {} is missing", path.display()))
                     .with_hint("run `hark models fetch ppocr-v4` (or the set named in `models`), or set `det`/`rec`/`cls` to the files"));
             }
         }
         let first_width = recognize::padded_width(320);
-        let rec = inference.load_model(&files.rec, &image_input(first_width, recognize::HEIGHT, 1))?;
+        let rec =
+            inference.load_model(&files.rec, &image_input(first_width, recognize::HEIGHT, 1))?;
         let character = rec.metadata("character")?.ok_or_else(|| {
             Error::config(format!(
                 "the recogniser {} has no `character` entry in its metadata, so its output cannot be read as text",
@@ -109,7 +119,9 @@ impl Engine {
         let mut recognizers = HashMap::new();
         recognizers.insert(first_width, rec);
         let classifier = match &files.cls {
-            Some(path) => Some(inference.load_model(path, &image_input(CLS_WIDTH, recognize::HEIGHT, 1))?),
+            Some(path) => {
+                Some(inference.load_model(path, &image_input(CLS_WIDTH, recognize::HEIGHT, 1))?)
+            }
             None => None,
         };
         Ok(Engine {
@@ -126,15 +138,63 @@ impl Engine {
     /// The text boxes in `image`, recognised, in detection order (see
     /// [`super::layout`] for reading order).
     pub fn read(&mut self, image: &RgbImage) -> Result<Vec<TextBox>, Error> {
-        let mut found = Vec::new();
+        let mut lines = Vec::new();
         for (quad, _) in self.detect(image)? {
             let mut line = recognize::crop(image, &quad);
             if self.upside_down(&line)? {
                 line = image::imageops::rotate180(&line);
             }
-            let (text, confidence) = self.recognize(&line)?;
+            let width = recognize::padded_width(recognize::scaled_width(&line));
+            self.recognizer(width)?;
+            lines.push((quad, line, width));
+        }
+        // Lines are independent: read them on every core at once (tract
+        // gains less from splitting one small run between threads).
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(lines.len())
+            .max(1);
+        let (recognizers, charset) = (&self.recognizers, &self.charset);
+        let read_line = |line: &RgbImage, width: u32| -> Result<(String, f32), Error> {
+            recognize_with(&recognizers[&width], charset, line, width)
+        };
+        let results: Vec<Result<(String, f32), Error>> = if workers <= 1 {
+            lines
+                .iter()
+                .map(|(_, line, width)| read_line(line, *width))
+                .collect()
+        } else {
+            let mut slots: Vec<Option<Result<(String, f32), Error>>> =
+                (0..lines.len()).map(|_| None).collect();
+            std::thread::scope(|scope| {
+                let chunks: Vec<_> = slots
+                    .chunks_mut(lines.len().div_ceil(workers))
+                    .enumerate()
+                    .collect();
+                let per = lines.len().div_ceil(workers);
+                for (k, chunk) in chunks {
+                    let lines = &lines[k * per..];
+                    scope.spawn(move || {
+                        for (slot, (_, line, width)) in chunk.iter_mut().zip(lines) {
+                            *slot = Some(read_line(line, *width));
+                        }
+                    });
+                }
+            });
+            slots
+                .into_iter()
+                .map(|s| s.expect("every line read"))
+                .collect()
+        };
+        let mut found = Vec::new();
+        for ((quad, _, _), result) in lines.into_iter().zip(results) {
+            let (text, confidence) = result?;
             if !text.is_empty() && confidence >= self.settings.min_confidence {
-                found.push(TextBox { text, confidence, quad });
+                found.push(TextBox {
+                    text,
+                    confidence,
+                    quad,
+                });
             }
         }
         Ok(found)
@@ -145,18 +205,29 @@ impl Engine {
         let (w, h) = detect::input_size(image.width(), image.height(), &settings);
         let model = match self.detectors.entry((w, h)) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(self.inference.load_model(&self.files.det, &image_input(w, h, 1))?)
-            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(
+                self.inference
+                    .load_model(&self.files.det, &image_input(w, h, 1))?,
+            ),
         };
-        let input = Tensor::f32(&[1, 3, h as usize, w as usize], detect::input_tensor(image, w, h));
+        let input = Tensor::f32(
+            &[1, 3, h as usize, w as usize],
+            detect::input_tensor(image, w, h),
+        );
         let output = model.run(vec![input])?;
         let map = only_f32(&output, "detector")?;
         let (map_h, map_w) = match output[0].shape.as_slice() {
             [.., mh, mw] => (*mh as usize, *mw as usize),
             _ => return Err(Error::failed("the detector's output is not a map")),
         };
-        Ok(detect::boxes(map, map_w, map_h, image.width(), image.height(), &settings))
+        Ok(detect::boxes(
+            map,
+            map_w,
+            map_h,
+            image.width(),
+            image.height(),
+            &settings,
+        ))
     }
 
     fn upside_down(&mut self, line: &RgbImage) -> Result<bool, Error> {
@@ -164,7 +235,12 @@ impl Engine {
             return Ok(false);
         };
         let scaled = recognize::scaled_width(line).min(CLS_WIDTH);
-        let resized = image::imageops::resize(line, scaled, recognize::HEIGHT, image::imageops::FilterType::Triangle);
+        let resized = image::imageops::resize(
+            line,
+            scaled,
+            recognize::HEIGHT,
+            image::imageops::FilterType::Triangle,
+        );
         let mut padded = RgbImage::new(CLS_WIDTH, recognize::HEIGHT);
         image::imageops::replace(&mut padded, &resized, 0, 0);
         // Padding must be zeros after normalisation, as in recognition.
@@ -177,33 +253,49 @@ impl Engine {
                 }
             }
         }
-        let output = classifier.run(vec![Tensor::f32(&[1, 3, recognize::HEIGHT as usize, CLS_WIDTH as usize], input)])?;
+        let output = classifier.run(vec![Tensor::f32(
+            &[1, 3, recognize::HEIGHT as usize, CLS_WIDTH as usize],
+            input,
+        )])?;
         let probs = only_f32(&output, "classifier")?;
         Ok(probs.len() >= 2 && probs[1] > probs[0] && probs[1] > CLS_THRESH)
     }
 
-    fn recognize(&mut self, line: &RgbImage) -> Result<(String, f32), Error> {
-        let width = recognize::padded_width(recognize::scaled_width(line));
-        let model = match self.recognizers.entry(width) {
+    /// The recogniser's plan for inputs `width` wide (loaded on first use).
+    fn recognizer(&mut self, width: u32) -> Result<&Model, Error> {
+        Ok(match self.recognizers.entry(width) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => e.insert(
-                self.inference.load_model(&self.files.rec, &image_input(width, recognize::HEIGHT, 1))?,
+                self.inference
+                    .load_model(&self.files.rec, &image_input(width, recognize::HEIGHT, 1))?,
             ),
-        };
-        let input = Tensor::f32(&[1, 3, recognize::HEIGHT as usize, width as usize], recognize::input_tensor(line, width));
-        let output = model.run(vec![input])?;
-        let probs = only_f32(&output, "recogniser")?;
-        let steps = match output[0].shape.as_slice() {
-            [_, steps, classes] if *classes as usize == self.charset.len() => *steps as usize,
-            shape => {
-                return Err(Error::failed(format!(
-                    "the recogniser gave shape {shape:?}, not [1, steps, {}]",
-                    self.charset.len()
-                )))
-            }
-        };
-        Ok(self.charset.decode(probs, steps))
+        })
     }
+}
+
+/// Reads one upright line with the plan for its padded `width`.
+fn recognize_with(
+    model: &Model,
+    charset: &Charset,
+    line: &RgbImage,
+    width: u32,
+) -> Result<(String, f32), Error> {
+    let input = Tensor::f32(
+        &[1, 3, recognize::HEIGHT as usize, width as usize],
+        recognize::input_tensor(line, width),
+    );
+    let output = model.run(vec![input])?;
+    let probs = only_f32(&output, "recogniser")?;
+    let steps = match output[0].shape.as_slice() {
+        [_, steps, classes] if *classes as usize == charset.len() => *steps as usize,
+        shape => {
+            return Err(Error::failed(format!(
+                "the recogniser gave shape {shape:?}, not [1, steps, {}]",
+                charset.len()
+            )))
+        }
+    };
+    Ok(charset.decode(probs, steps))
 }
 
 fn only_f32<'a>(outputs: &'a [Tensor], what: &str) -> Result<&'a [f32], Error> {

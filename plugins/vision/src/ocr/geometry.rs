@@ -60,7 +60,10 @@ impl Quad {
         let [a, b, _, d] = self.0;
         let along = unit(a, b);
         let down = unit(a, d);
-        let (w, h) = (self.width() + 2.0 * distance, self.height() + 2.0 * distance);
+        let (w, h) = (
+            self.width() + 2.0 * distance,
+            self.height() + 2.0 * distance,
+        );
         let origin = Point::new(
             a.x - distance * (along.x + down.x),
             a.y - distance * (along.y + down.y),
@@ -135,7 +138,8 @@ pub fn convex_hull(points: &mut [Point]) -> Vec<Point> {
             Box::new(points.iter().rev())
         };
         for &p in ordered {
-            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0
             {
                 hull.pop();
             }
@@ -164,8 +168,12 @@ pub fn min_area_rect(points: &mut [Point]) -> Option<Quad> {
         }
         let along = unit(a, b);
         let normal = Point::new(-along.y, along.x);
-        let (mut min_u, mut max_u, mut min_v, mut max_v) =
-            (f32::INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::NEG_INFINITY);
+        let (mut min_u, mut max_u, mut min_v, mut max_v) = (
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        );
         for &p in &hull {
             let d = sub(p, a);
             let (u, v) = (dot(d, along), dot(d, normal));

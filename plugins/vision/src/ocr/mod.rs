@@ -19,7 +19,11 @@ mod recognize;
 
 use std::path::PathBuf;
 
-use hark_sdk::{api::{Directory, ValueEntry}, prelude::*, ConfigIssue, TextMessage, Value};
+use hark_sdk::{
+    api::{Directory, ValueEntry},
+    prelude::*,
+    ConfigIssue, TextMessage, Value,
+};
 
 pub use detect::DetectSettings;
 pub use engine::{Engine, EngineSettings, ModelFiles};
@@ -98,24 +102,64 @@ impl Settings for OcrSettings {
     fn fields() -> Vec<Field> {
         let sets: Vec<&str> = MODEL_SETS.iter().map(|s| s.0).collect();
         vec![
-            Field::choice("models", &sets, "PP-OCR model set, as `hark models fetch` installs it"),
+            Field::choice(
+                "models",
+                &sets,
+                "PP-OCR model set, as `hark models fetch` installs it",
+            ),
             Field::path("det", "detector ONNX file; empty: the set's"),
-            Field::path("rec", "recogniser ONNX file (with its `character` metadata); empty: the set's"),
-            Field::path("cls", "0°/180° classifier ONNX file; empty: the set's (ppocr-v4 has one)"),
-            Field::bool("classify", "turn upside-down text lines over before reading them (needs a classifier)"),
-            Field::integer("min_side", "u32", "detection: scale the shorter side up to at least this (736, as RapidOCR)"),
-            Field::integer("max_side", "u32", "detection: scale the longer side down to at most this"),
-            Field::float("thresh", "f32", "detection: probability above which a pixel is text (0..1)"),
-            Field::float("box_thresh", "f32", "detection: mean probability a box needs (0..1)"),
-            Field::float("unclip_ratio", "f32", "detection: how far boxes grow around the detected text (1.2..3)"),
-            Field::float("min_confidence", "f32", "lines read with a lower mean character probability are dropped (0..1)"),
+            Field::path(
+                "rec",
+                "recogniser ONNX file (with its `character` metadata); empty: the set's",
+            ),
+            Field::path(
+                "cls",
+                "0°/180° classifier ONNX file; empty: the set's (ppocr-v4 has one)",
+            ),
+            Field::bool(
+                "classify",
+                "turn upside-down text lines over before reading them (needs a classifier)",
+            ),
+            Field::integer(
+                "min_side",
+                "u32",
+                "detection: scale the shorter side up to at least this (736, as RapidOCR)",
+            ),
+            Field::integer(
+                "max_side",
+                "u32",
+                "detection: scale the longer side down to at most this",
+            ),
+            Field::float(
+                "thresh",
+                "f32",
+                "detection: probability above which a pixel is text (0..1)",
+            ),
+            Field::float(
+                "box_thresh",
+                "f32",
+                "detection: mean probability a box needs (0..1)",
+            ),
+            Field::float(
+                "unclip_ratio",
+                "f32",
+                "detection: how far boxes grow around the detected text (1.2..3)",
+            ),
+            Field::float(
+                "min_confidence",
+                "f32",
+                "lines read with a lower mean character probability are dropped (0..1)",
+            ),
         ]
     }
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         if !MODEL_SETS.iter().any(|s| s.0 == self.models) {
-            return Err(ConfigIssue::field("models", format!("unknown OCR model set `{}`", self.models))
-                .with_hint("use \"ppocr-v4\" or \"ppocr-v6-tiny\""));
+            return Err(ConfigIssue::field(
+                "models",
+                format!("unknown OCR model set `{}`", self.models),
+            )
+            .with_hint("use \"ppocr-v4\" or \"ppocr-v6-tiny\""));
         }
         for (name, value) in [
             ("thresh", self.thresh),
@@ -123,14 +167,26 @@ impl Settings for OcrSettings {
             ("min_confidence", self.min_confidence),
         ] {
             if !(0.0..1.0).contains(&value) {
-                return Err(ConfigIssue::field(name, format!("{name} must be within 0..1, not {value}")));
+                return Err(ConfigIssue::field(
+                    name,
+                    format!("{name} must be within 0..1, not {value}"),
+                ));
             }
         }
         if !(1.0..=4.0).contains(&self.unclip_ratio) {
-            return Err(ConfigIssue::field("unclip_ratio", format!("unclip_ratio must be within 1..4, not {}", self.unclip_ratio)));
+            return Err(ConfigIssue::field(
+                "unclip_ratio",
+                format!(
+                    "unclip_ratio must be within 1..4, not {}",
+                    self.unclip_ratio
+                ),
+            ));
         }
-        if !(32..=4096).contains(&self.min_side) || !(self.min_side..=8192).contains(&self.max_side) {
-            return Err(ConfigIssue::whole("min_side must be within 32..=4096 and max_side within min_side..=8192"));
+        if !(32..=4096).contains(&self.min_side) || !(self.min_side..=8192).contains(&self.max_side)
+        {
+            return Err(ConfigIssue::whole(
+                "min_side must be within 32..=4096 and max_side within min_side..=8192",
+            ));
         }
         Ok(())
     }
@@ -192,20 +248,32 @@ impl NodeKind for Ocr {
     type Instance = OcrNode;
 
     fn spec() -> KindSpec {
-        KindSpec::transform("ocr", "Reads the text in images (PP-OCR: detection + recognition)")
-            .input(Port::new("image", MessageType::Image))
-            .output(Port::text("text").doc("the image's text, rows in reading order joined by newlines (empty: none)"))
-            .output(
-                Port::new("lines", MessageType::Value)
-                    .optional()
-                    .doc("list of {text, confidence, row, box: [x0, y0, …, x3, y3]} in reading order"),
-            )
+        KindSpec::transform(
+            "ocr",
+            "Reads the text in images (PP-OCR: detection + recognition)",
+        )
+        .input(Port::new("image", MessageType::Image))
+        .output(
+            Port::text("text")
+                .doc("the image's text, rows in reading order joined by newlines (empty: none)"),
+        )
+        .output(
+            Port::new("lines", MessageType::Value)
+                .optional()
+                .doc("list of {text, confidence, row, box: [x0, y0, …, x3, y3]} in reading order"),
+        )
     }
 
     fn create(settings: OcrSettings, ctx: &Context) -> Result<OcrNode, Error> {
-        if settings.classify && settings.cls.is_empty() && settings.files(std::path::Path::new("")).cls.is_none() {
-            return Err(Error::config(format!("the model set `{}` has no angle classifier", settings.models))
-                .with_hint("set `classify: false`, or give a classifier in `cls`"));
+        if settings.classify
+            && settings.cls.is_empty()
+            && settings.files(std::path::Path::new("")).cls.is_none()
+        {
+            return Err(Error::config(format!(
+                "the model set `{}` has no angle classifier",
+                settings.models
+            ))
+            .with_hint("set `classify: false`, or give a classifier in `cls`"));
         }
         let files = settings.files(&ctx.directory(Directory::Models));
         let engine = Engine::new(ctx.inference()?, files, settings.engine())?;
@@ -229,7 +297,12 @@ pub fn lines_value(rows: &[Vec<TextBox>]) -> Value {
                 .quad
                 .0
                 .iter()
-                .flat_map(|p| [Value::Float(f64::from(p.x.round())), Value::Float(f64::from(p.y.round()))])
+                .flat_map(|p| {
+                    [
+                        Value::Float(f64::from(p.x.round())),
+                        Value::Float(f64::from(p.y.round())),
+                    ]
+                })
                 .collect::<Vec<_>>();
             lines.push(Value::Map(
                 vec![
@@ -253,7 +326,8 @@ impl Node for OcrNode {
         let image = crate::frames::to_rgb(frame)?;
         let started = std::time::Instant::now();
         let boxes = self.engine.read(&image)?;
-        self.ctx.gauge_set("ocr_ms", started.elapsed().as_secs_f64() * 1000.0);
+        self.ctx
+            .gauge_set("ocr_ms", started.elapsed().as_secs_f64() * 1000.0);
         self.ctx.counter_add("lines", boxes.len() as u64);
         let confidence = if boxes.is_empty() {
             1.0
@@ -267,7 +341,13 @@ impl Node for OcrNode {
             language: RString::new(),
             confidence,
         };
-        out.emit(0, Message::new(message.meta, Payload::Text(RBox::new(text))))?;
-        out.emit(1, Message::new(message.meta, Payload::Value(lines_value(&rows))))
+        out.emit(
+            0,
+            Message::new(message.meta, Payload::Text(RBox::new(text))),
+        )?;
+        out.emit(
+            1,
+            Message::new(message.meta, Payload::Value(lines_value(&rows))),
+        )
     }
 }
