@@ -7,19 +7,12 @@ use std::path::Path;
 
 use hark_tests::{
     install_models,
-    render::{self, cer, Line, Page},
+    render::{self, cer, Page},
     run_pipeline,
 };
 
 fn page(dir: &Path, name: &str, lines: &[&str]) -> std::path::PathBuf {
-    let lines: Vec<Line> = lines
-        .iter()
-        .map(|text| Line {
-            text,
-            font: render::DEJAVU_SANS,
-            size: 40.0,
-        })
-        .collect();
+    let lines = render::lines(lines, render::DEJAVU_SANS, 40.0);
     render::save_png(&render::render(&Page::default(), &lines), dir, name)
 }
 

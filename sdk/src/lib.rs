@@ -75,7 +75,7 @@ pub mod testing;
 pub use context::Context;
 pub use error::Error;
 pub use kind::{Field, KindSpec, NodeKind, Port};
-pub use messages::{audio_message, text_message};
+pub use messages::{audio_message, text_message, value_field, value_map};
 pub use node::{Node, Outputs, Produce};
 pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
 

@@ -2,7 +2,7 @@
 
 use hark_plugin_api::{
     abi_stable::std_types::{RArc, RBox, RString, RVec},
-    AudioFrame, Message, MessageMeta, Payload, TextMessage,
+    AudioFrame, Message, MessageMeta, Payload, TextMessage, Value, ValueEntry,
 };
 
 /// An audio message from interleaved samples.
@@ -33,4 +33,29 @@ pub fn text_message(meta: MessageMeta, text: impl Into<String>) -> Message {
             confidence: 1.0,
         })),
     )
+}
+
+/// A `Value::Map` of `entries`, in order.
+pub fn value_map<'a>(entries: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+    Value::Map(
+        entries
+            .into_iter()
+            .map(|(key, value)| ValueEntry {
+                key: key.into(),
+                value,
+            })
+            .collect(),
+    )
+}
+
+/// The entry `key` of a map value (`None` for a missing key or a value
+/// that is not a map).
+pub fn value_field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    match value {
+        Value::Map(entries) => entries
+            .iter()
+            .find(|e| e.key.as_str() == key)
+            .map(|e| &e.value),
+        _ => None,
+    }
 }

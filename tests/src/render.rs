@@ -38,6 +38,14 @@ pub struct Line<'a> {
     pub size: f32,
 }
 
+/// `texts` as lines in one font and size.
+pub fn lines<'a>(texts: &[&'a str], font: &'a str, size: f32) -> Vec<Line<'a>> {
+    texts
+        .iter()
+        .map(|&text| Line { text, font, size })
+        .collect()
+}
+
 /// How to draw a page.
 #[derive(Debug, Clone, Copy)]
 pub struct Page {

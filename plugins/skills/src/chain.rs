@@ -20,11 +20,7 @@
 
 use std::time::{Duration, Instant};
 
-use hark_sdk::{
-    api::{IntentMessage, ValueEntry},
-    prelude::*,
-    Value,
-};
+use hark_sdk::{api::IntentMessage, prelude::*, value_map, Value};
 
 /// What a skill says in answer to an intent.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -118,13 +114,6 @@ impl<S: Skill> Node for SkillNode<S> {
     }
 }
 
-fn entry(key: &str, value: Value) -> ValueEntry {
-    ValueEntry {
-        key: key.into(),
-        value,
-    }
-}
-
 /// The answer message for `intent`.
 pub fn answer(meta: MessageMeta, intent: &IntentMessage, reply: &Reply) -> Message {
     let slots: Vec<String> = intent
@@ -132,28 +121,25 @@ pub fn answer(meta: MessageMeta, intent: &IntentMessage, reply: &Reply) -> Messa
         .iter()
         .map(|s| format!("{}={}", s.name, value_text(&s.value)))
         .collect();
-    let map = vec![
-        entry("kind", Value::Str("answer".into())),
-        entry("reply", Value::Str(reply.say.as_str().into())),
-        entry("text", Value::Str(intent.text.clone())),
-        entry("intent", Value::Str(intent.name.clone())),
-        entry("confidence", Value::Float(intent.confidence.into())),
-        entry("slots", Value::Str(slots.join(" ").into())),
-        entry("cancel", Value::Bool(reply.cancel)),
-    ];
-    Message::new(meta, Payload::Value(Value::Map(map.into())))
+    let map = value_map([
+        ("kind", Value::Str("answer".into())),
+        ("reply", Value::Str(reply.say.as_str().into())),
+        ("text", Value::Str(intent.text.clone())),
+        ("intent", Value::Str(intent.name.clone())),
+        ("confidence", Value::Float(intent.confidence.into())),
+        ("slots", Value::Str(slots.join(" ").into())),
+        ("cancel", Value::Bool(reply.cancel)),
+    ]);
+    Message::new(meta, Payload::Value(map))
 }
 
 /// An announcement nobody asked for (a finished timer).
 pub fn announcement(text: &str) -> Message {
-    let map = vec![
-        entry("kind", Value::Str("announcement".into())),
-        entry("reply", Value::Str(text.into())),
-    ];
-    Message::new(
-        MessageMeta::default(),
-        Payload::Value(Value::Map(map.into())),
-    )
+    let map = value_map([
+        ("kind", Value::Str("announcement".into())),
+        ("reply", Value::Str(text.into())),
+    ]);
+    Message::new(MessageMeta::default(), Payload::Value(map))
 }
 
 /// A value as text (`600`, `kitchen lights`).
@@ -174,15 +160,7 @@ pub fn value_text(value: &Value) -> String {
 }
 
 /// The named entry of a map value.
-pub fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
-    match value {
-        Value::Map(entries) => entries
-            .iter()
-            .find(|e| e.key.as_str() == key)
-            .map(|e| &e.value),
-        _ => None,
-    }
-}
+pub use hark_sdk::value_field as field;
 
 /// The value of slot `name`.
 pub fn slot<'a>(intent: &'a IntentMessage, name: &str) -> Option<&'a Value> {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use hark_sdk::{api::IntentMessage, prelude::*, ConfigIssue, Value};
 
-use crate::chain::{answer, skill_spec, Reply};
+use crate::chain::{answer, field, skill_spec, value_text, Reply};
 
 /// The `reader` kind.
 pub struct Reader;
@@ -154,15 +154,9 @@ impl Node for ReaderNode {
             // The document: only wanted while a request waits for it.
             let say = match &message.payload {
                 Payload::Text(t) => reply_for(&t.text),
-                Payload::Value(Value::Map(entries)) => {
-                    let error = entries
-                        .iter()
-                        .find(|e| e.key.as_str() == "error")
-                        .map(|e| match &e.value {
-                            Value::Str(s) => s.to_string(),
-                            other => format!("{other:?}"),
-                        })
-                        .unwrap_or_else(|| "no reason given".into());
+                Payload::Value(value @ Value::Map(_)) => {
+                    let error =
+                        field(value, "error").map_or_else(|| "no reason given".into(), value_text);
                     format!("I could not get an image to read: {error}.")
                 }
                 _ => return Ok(()),

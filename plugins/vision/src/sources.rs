@@ -15,7 +15,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use hark_sdk::{api::ValueEntry, prelude::*, ConfigIssue, Value};
+use hark_sdk::{prelude::*, value_map, ConfigIssue, Value};
 use notify::{RecursiveMode, Watcher};
 
 use crate::{frames, screenshot};
@@ -488,13 +488,7 @@ impl Node for SnapshotNode {
             Ok(image) => out.emit(0, frames::image_message(message.meta, image)),
             Err(e) => {
                 self.ctx.warn(e.message());
-                let error = Value::Map(
-                    vec![ValueEntry {
-                        key: "error".into(),
-                        value: Value::Str(e.message().into()),
-                    }]
-                    .into(),
-                );
+                let error = value_map([("error", Value::Str(e.message().into()))]);
                 out.emit(1, Message::new(message.meta, Payload::Value(error)))
             }
         }

@@ -4,7 +4,7 @@
 //! user meets (corrupt image, missing model).
 
 use hark_plugin_vision::ocr::Ocr;
-use hark_sdk::{api::Directory, testing::Harness, MessageMeta, Payload, Value};
+use hark_sdk::{api::Directory, testing::Harness, value_field, MessageMeta, Payload, Value};
 use hark_tests::render::{self, cer, Line, Page};
 
 /// An `ocr` config for the installed model set `set` (the harness has
@@ -159,14 +159,7 @@ fn a_slightly_rotated_page_keeps_its_lines_in_order() {
         "Second line below it",
         "And a third one",
     ];
-    let lines: Vec<Line> = want
-        .iter()
-        .map(|text| Line {
-            text,
-            font: render::DEJAVU_SANS,
-            size: 40.0,
-        })
-        .collect();
+    let lines = render::lines(&want, render::DEJAVU_SANS, 40.0);
     let page = Page {
         degrees: 4.0,
         ..Page::default()
@@ -184,15 +177,8 @@ fn a_slightly_rotated_page_keeps_its_lines_in_order() {
     };
     assert_eq!(items.len(), 3);
     for item in items.iter() {
-        let Value::Map(entries) = item else {
-            panic!("a line is a map")
-        };
-        let corners = entries
-            .iter()
-            .find(|e| e.key.as_str() == "box")
-            .map(|e| e.value.clone());
-        let Some(Value::List(c)) = corners else {
-            panic!("a box")
+        let Some(Value::List(c)) = value_field(item, "box") else {
+            panic!("a line is a map with a box: {item:?}")
         };
         let num = |v: &Value| match v {
             Value::Float(f) => *f,
@@ -215,14 +201,7 @@ fn chinese_and_latin_on_one_page() {
         "今天天气很好，我们去公园散步。",
         "Hark reads 中文 and English",
     ];
-    let lines: Vec<Line> = want
-        .iter()
-        .map(|text| Line {
-            text,
-            font: render::NOTO_CJK,
-            size: 40.0,
-        })
-        .collect();
+    let lines = render::lines(&want, render::NOTO_CJK, 40.0);
     let (got, _) = read(
         &config("ppocr-v4", ""),
         render::render(&Page::default(), &lines),
@@ -237,14 +216,7 @@ fn chinese_and_latin_on_one_page() {
 #[test]
 fn the_tiny_set_reads_too() {
     let want = ["Kitchen lights ON 21:30", "Take the second exit"];
-    let lines: Vec<Line> = want
-        .iter()
-        .map(|text| Line {
-            text,
-            font: render::DEJAVU_SANS,
-            size: 36.0,
-        })
-        .collect();
+    let lines = render::lines(&want, render::DEJAVU_SANS, 36.0);
     let (got, _) = read(
         &config("ppocr-v6-tiny", ""),
         render::render(&Page::default(), &lines),

@@ -12,10 +12,7 @@
 use std::path::PathBuf;
 
 use hark_sdk::{
-    api::{Directory, ValueEntry},
-    inference::WeightFormat,
-    prelude::*,
-    ConfigIssue, Value,
+    api::Directory, inference::WeightFormat, prelude::*, value_map, ConfigIssue, Value,
 };
 
 pub use hark_minilm::{Encoder, Tokenizer, DIM};
@@ -155,19 +152,13 @@ impl Node for MiniLmNode {
             return Ok(());
         };
         let embedding = self.embed(&text.text)?;
-        let value = Value::Map(
-            vec![
-                ValueEntry {
-                    key: "text".into(),
-                    value: Value::Str(text.text.clone()),
-                },
-                ValueEntry {
-                    key: "embedding".into(),
-                    value: Value::List(embedding.iter().map(|&v| Value::Float(v.into())).collect()),
-                },
-            ]
-            .into(),
-        );
+        let value = value_map([
+            ("text", Value::Str(text.text.clone())),
+            (
+                "embedding",
+                Value::List(embedding.iter().map(|&v| Value::Float(v.into())).collect()),
+            ),
+        ]);
         out.emit(0, Message::new(message.meta, Payload::Value(value)))
     }
 }

@@ -19,11 +19,7 @@ mod recognize;
 
 use std::path::PathBuf;
 
-use hark_sdk::{
-    api::{Directory, ValueEntry},
-    prelude::*,
-    ConfigIssue, TextMessage, Value,
-};
+use hark_sdk::{api::Directory, prelude::*, value_map, ConfigIssue, TextMessage, Value};
 
 pub use detect::DetectSettings;
 pub use engine::{Engine, EngineSettings, ModelFiles};
@@ -281,13 +277,6 @@ impl NodeKind for Ocr {
     }
 }
 
-fn entry(key: &str, value: Value) -> ValueEntry {
-    ValueEntry {
-        key: key.into(),
-        value,
-    }
-}
-
 /// The `lines` value for `rows`.
 pub fn lines_value(rows: &[Vec<TextBox>]) -> Value {
     let mut lines = Vec::new();
@@ -304,15 +293,12 @@ pub fn lines_value(rows: &[Vec<TextBox>]) -> Value {
                     ]
                 })
                 .collect::<Vec<_>>();
-            lines.push(Value::Map(
-                vec![
-                    entry("text", Value::Str(b.text.as_str().into())),
-                    entry("confidence", Value::Float(f64::from(b.confidence))),
-                    entry("row", Value::Int(row as i64)),
-                    entry("box", Value::List(corners.into())),
-                ]
-                .into(),
-            ));
+            lines.push(value_map([
+                ("text", Value::Str(b.text.as_str().into())),
+                ("confidence", Value::Float(f64::from(b.confidence))),
+                ("row", Value::Int(row as i64)),
+                ("box", Value::List(corners.into())),
+            ]));
         }
     }
     Value::List(lines.into())
