@@ -214,6 +214,28 @@ fn chinese_and_latin_on_one_page() {
 }
 
 #[test]
+fn an_upside_down_page_is_turned_over_by_the_classifier() {
+    let want = ["Fragile: this side up", "Handle with care"];
+    let lines = render::lines(&want, render::DEJAVU_SANS, 40.0);
+    let page = Page {
+        width: 900,
+        height: 300,
+        ..Page::default()
+    };
+    let image = image::imageops::rotate180(&render::render(&page, &lines));
+    let (got, _) = read(&config("ppocr-v4", ", classify: true"), image);
+    // Upside down, rows come out bottom first; each row is read right way up.
+    let got_rows: Vec<&str> = got.lines().rev().collect();
+    let got = got_rows.join("\n");
+    let want = want.join("\n");
+    assert!(
+        cer(&got, &want) <= 0.02,
+        "CER {:.3}: {got:?}",
+        cer(&got, &want)
+    );
+}
+
+#[test]
 fn the_tiny_set_reads_too() {
     let want = ["Kitchen lights ON 21:30", "Take the second exit"];
     let lines = render::lines(&want, render::DEJAVU_SANS, 36.0);

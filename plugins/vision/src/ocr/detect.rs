@@ -105,19 +105,6 @@ pub fn input_tensor(image: &RgbImage, width: u32, height: u32) -> Vec<f32> {
     out
 }
 
-/// Interleaved RGB → planar BGR, `x / 127.5 - 1`.
-pub fn to_bgr_planes(image: &RgbImage) -> Vec<f32> {
-    let plane = (image.width() * image.height()) as usize;
-    let mut out = vec![0f32; plane * 3];
-    for (i, px) in image.pixels().enumerate() {
-        for (c, &v) in px.0.iter().enumerate() {
-            // RGB index c goes to BGR plane 2 - c.
-            out[(2 - c) * plane + i] = f32::from(v) / 127.5 - 1.0;
-        }
-    }
-    out
-}
-
 /// DB post-processing: the text boxes in a `map_w × map_h` probability
 /// map, in the coordinates of a `image_w × image_h` image.
 pub fn boxes(

@@ -234,25 +234,8 @@ impl Engine {
         let Some(classifier) = &self.classifier else {
             return Ok(false);
         };
-        let scaled = recognize::scaled_width(line).min(CLS_WIDTH);
-        let resized = image::imageops::resize(
-            line,
-            scaled,
-            recognize::HEIGHT,
-            image::imageops::FilterType::Triangle,
-        );
-        let mut padded = RgbImage::new(CLS_WIDTH, recognize::HEIGHT);
-        image::imageops::replace(&mut padded, &resized, 0, 0);
-        // Padding must be zeros after normalisation, as in recognition.
-        let mut input = super::detect::to_bgr_planes(&padded);
-        let plane = (CLS_WIDTH * recognize::HEIGHT) as usize;
-        for c in 0..3 {
-            for y in 0..recognize::HEIGHT as usize {
-                for x in scaled as usize..CLS_WIDTH as usize {
-                    input[c * plane + y * CLS_WIDTH as usize + x] = 0.0;
-                }
-            }
-        }
+        // The classifier takes lines as the recogniser does, at its own width.
+        let input = recognize::input_tensor(line, CLS_WIDTH);
         let output = classifier.run(vec![Tensor::f32(
             &[1, 3, recognize::HEIGHT as usize, CLS_WIDTH as usize],
             input,
