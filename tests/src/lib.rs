@@ -32,7 +32,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 12] = [
+const PACKAGES: [&str; 14] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
@@ -43,6 +43,8 @@ const PACKAGES: [&str; 12] = [
     "hark-plugin-nlu",
     "hark-plugin-skills",
     "hark-plugin-vision",
+    "hark-plugin-c",
+    "hark-plugin-python",
     "hark-fixture-faulty",
     "hark-fixture-abi10",
 ];

@@ -1,0 +1,28 @@
+//! Nodes written in C: the bridge between Hark's ABI and the plain C ABI
+//! of `sdk/c/hark_plugin.h`.
+//!
+//! A C library exports `hark_plugin_entry`, which describes its kinds
+//! (name, role, functions). This plugin offers three kinds, one per role,
+//! each with fixed ports; the pipeline names the library and the kind:
+//!
+//! ```ron
+//! "rev": (plugin: "c", kind: "transform", config: (
+//!     library: "target/c/libwords.so", node: "reverse", settings: {"max_words": "8"},
+//! )),
+//! ```
+//!
+//! - `ffi`: the header's types, mirrored (`#[repr(C)]`).
+//! - `library`: loading a library once per process and checking it.
+//! - `bridge`: the three kinds, their settings, and the node that calls
+//!   the C functions.
+
+mod bridge;
+mod ffi;
+mod library;
+
+pub use bridge::{CSettings, Sink, Source, Transform};
+
+hark_sdk::export_plugin! {
+    name: "c",
+    kinds: [bridge::Source, bridge::Transform, bridge::Sink],
+}
