@@ -9,6 +9,7 @@ mod devices;
 mod doctor;
 mod graph;
 mod models;
+mod new;
 mod nlu;
 mod plugins;
 
@@ -153,6 +154,11 @@ pub enum Command {
         #[command(subcommand)]
         command: nlu::NluCommand,
     },
+    /// Start a plugin of your own (`hark new plugin NAME --kind transform`).
+    New {
+        #[command(subcommand)]
+        command: new::NewCommand,
+    },
 }
 
 /// `hark models` subcommands.
@@ -243,6 +249,7 @@ pub fn main() -> i32 {
         },
         Command::Devices => devices::main(),
         Command::Nlu { command } => nlu::main(command),
+        Command::New { command } => new::main(command),
         Command::Doctor { json } => {
             let report = doctor::gather(&PluginSet::load(&search));
             if json {

@@ -413,7 +413,10 @@ unsafe fn to_message(m: &HarkMessage, meta: MessageMeta) -> Result<Message, Erro
             Ok(text_message(meta, String::from_utf8_lossy(bytes)))
         }
         ffi::PAYLOAD_AUDIO => {
-            if m.sample_rate == 0 || m.channels == 0 || m.sample_count % m.channels as usize != 0 {
+            if m.sample_rate == 0
+                || m.channels == 0
+                || !m.sample_count.is_multiple_of(m.channels as usize)
+            {
                 return Err(Error::failed(format!(
                     "hark_emit: audio of {} samples at {} Hz in {} channels is malformed",
                     m.sample_count, m.sample_rate, m.channels

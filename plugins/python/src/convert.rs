@@ -187,7 +187,7 @@ pub fn from_python(value: &Bound<'_, PyAny>, meta: MessageMeta) -> Result<Messag
         let audio = audio.borrow();
         if audio.sample_rate == 0
             || audio.channels == 0
-            || audio.samples.len() % audio.channels as usize != 0
+            || !audio.samples.len().is_multiple_of(audio.channels as usize)
         {
             return Err(Error::failed(format!("malformed {}", audio.__repr__())));
         }
