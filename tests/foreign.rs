@@ -4,23 +4,12 @@
 
 use std::{path::PathBuf, process::Command};
 
-use hark_tests::{hark, run_pipeline, workspace_root};
+use hark_tests::{build_c_example, hark, run_pipeline, workspace_root};
 
-/// `sdk/c/examples/words.c` compiled into a fresh directory, as the
-/// header's build line says.
+/// `sdk/c/examples/words.c` compiled into a fresh directory.
 fn build_words() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let library = dir.path().join("libwords.so");
-    let root = workspace_root();
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I"])
-        .arg(root.join("sdk/c"))
-        .arg("-o")
-        .arg(&library)
-        .arg(root.join("sdk/c/examples/words.c"))
-        .status()
-        .expect("running cc (install gcc)");
-    assert!(status.success(), "cc failed on words.c");
+    let library = build_c_example(dir.path());
     (dir, library)
 }
 

@@ -114,7 +114,7 @@ typedef struct hark_host_api {
 /* One kind of node the library offers. */
 typedef struct hark_kind {
     const char *name;    /* the `node` value in the pipeline */
-    const char *summary; /* one line, for error messages listing kinds */
+    const char *summary; /* one line; shown when a pipeline names a kind the library lacks */
     hark_role role;
     /* Creates a node: returns its state (any non-NULL pointer), or NULL
      * after hark_fail(). Read settings here. */

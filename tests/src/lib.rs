@@ -141,6 +141,24 @@ pub fn build_fixture_crate(name: &str) -> PathBuf {
     target
 }
 
+/// Compiles the C example `sdk/c/examples/words.c` into
+/// `dir/libwords.so`, as its header says, and returns the library's path.
+pub fn build_c_example(dir: &Path) -> PathBuf {
+    let root = workspace_root();
+    std::fs::create_dir_all(dir).expect("creating the library's directory");
+    let library = dir.join("libwords.so");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I"])
+        .arg(root.join("sdk/c"))
+        .arg("-o")
+        .arg(&library)
+        .arg(root.join("sdk/c/examples/words.c"))
+        .status()
+        .expect("running cc (install gcc)");
+    assert!(status.success(), "cc failed on words.c");
+    library
+}
+
 /// Installs catalog models into the directory the `hark` binary uses
 /// (shared by the tests; idempotent).
 pub fn install_models(names: &[&str]) {

@@ -36,23 +36,30 @@ impl CLibrary {
     /// The kind called `name`, or why there is none.
     pub fn kind(&self, name: &str) -> Result<&'static HarkKind, String> {
         let kinds = self.kinds();
-        // SAFETY: kind names are static C strings (header contract).
-        let names: Vec<String> = kinds
-            .iter()
-            .map(|k| unsafe { ffi::text(k.name) }.into_owned())
-            .collect();
-        match names.iter().position(|n| n == name) {
-            Some(i) => Ok(&kinds[i]),
-            None => Err(format!(
-                "{} has no node kind `{name}`; it offers: {}",
-                self.path.display(),
-                if names.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )),
+        // SAFETY: names and summaries are static C strings (header contract).
+        let text = |ptr| unsafe { ffi::text(ptr) };
+        if let Some(kind) = kinds.iter().find(|k| text(k.name) == name) {
+            return Ok(kind);
         }
+        let offered: Vec<String> = kinds
+            .iter()
+            .map(|k| {
+                let role = ffi::role_name(k.role);
+                match text(k.summary) {
+                    summary if summary.is_empty() => format!("`{}` ({role})", text(k.name)),
+                    summary => format!("`{}` ({role}: {summary})", text(k.name)),
+                }
+            })
+            .collect();
+        Err(format!(
+            "{} has no node kind `{name}`; it offers {}",
+            self.path.display(),
+            if offered.is_empty() {
+                "none".to_string()
+            } else {
+                offered.join(", ")
+            }
+        ))
     }
 }
 

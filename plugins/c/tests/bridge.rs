@@ -122,7 +122,7 @@ fn mistakes_in_the_config_are_explained() {
     let e = Harness::new::<Transform>(&config(&lib, "revers", "")).unwrap_err();
     assert!(
         e.message
-            .contains("has no node kind `revers`; it offers: countdown, reverse"),
+            .contains("has no node kind `revers`; it offers `countdown` (source: Counts down from `from` to 1, one text per number), `reverse` (transform: Reverses the order of the words of each text)"),
         "{}",
         e.message
     );
