@@ -5,6 +5,10 @@
 //! (`hark plugins`), checks pipeline configs against them (`hark check`) and
 //! runs nodes (`hark run`).
 //!
+//! `hark new plugin NAME [--kind source|transform|sink]` makes a crate
+//! that uses this one, with a working node, a harness test and a pipeline
+//! (`docs/plugin-guide.md`, "Quick start").
+//!
 //! # Brief overview
 //!
 //! - [`NodeKind`]: a kind of node: its [`KindSpec`] (ports, config fields),
