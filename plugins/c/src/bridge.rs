@@ -359,13 +359,6 @@ unsafe fn node_host<'a>(host: *mut HarkHost) -> &'a mut NodeHost {
     unsafe { &mut *(host as *mut NodeHost) }
 }
 
-/// # Safety
-/// `ptr` is NULL or a NUL-terminated string.
-unsafe fn c_text(ptr: *const c_char) -> String {
-    // SAFETY: guaranteed by the caller.
-    unsafe { ffi::text(ptr) }.into_owned()
-}
-
 unsafe extern "C" fn host_emit(host: *mut HarkHost, message: *const HarkMessage) -> i32 {
     // SAFETY: C code passes back the host it was given.
     let host = unsafe { node_host(host) };
@@ -461,12 +454,12 @@ unsafe extern "C" fn host_log(host: *mut HarkHost, level: u32, message: *const c
         _ => LogLevel::Error,
     };
     // SAFETY: a NUL-terminated message (header).
-    host.ctx.log(level, &unsafe { c_text(message) });
+    host.ctx.log(level, &unsafe { ffi::text(message) });
 }
 
 unsafe extern "C" fn host_fail(host: *mut HarkHost, message: *const c_char) {
     // SAFETY: as in `host_emit`.
     let host = unsafe { node_host(host) };
     // SAFETY: a NUL-terminated message (header).
-    host.failure = Some(unsafe { c_text(message) });
+    host.failure = Some(unsafe { ffi::text(message) }.into_owned());
 }

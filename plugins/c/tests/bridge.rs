@@ -4,7 +4,10 @@
 use std::{path::PathBuf, process::Command};
 
 use hark_plugin_c::{Sink, Source, Transform};
-use hark_sdk::{testing::Harness, text_message, ControlEvent, Message, MessageMeta, Payload};
+use hark_sdk::{
+    testing::{texts, Harness},
+    text_message, ControlEvent, Message, MessageMeta, Payload,
+};
 
 /// Compiles C `source` into `lib{name}.so` in a fresh directory.
 fn compile(name: &str, source: &str) -> (tempfile::TempDir, PathBuf) {
@@ -34,16 +37,6 @@ fn config(library: &std::path::Path, node: &str, settings: &str) -> String {
         "(library: {:?}, node: {node:?}, settings: {{{settings}}})",
         library.to_str().unwrap()
     )
-}
-
-fn texts(outputs: &[(u32, Message)]) -> Vec<String> {
-    outputs
-        .iter()
-        .filter_map(|(_, m)| match &m.payload {
-            Payload::Text(t) => Some(t.text.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

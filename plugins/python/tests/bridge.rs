@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use hark_plugin_python::{Sink, Source, Transform};
 use hark_sdk::{
-    audio_message, testing::Harness, text_message, value_field, ControlEvent, Message, MessageMeta,
-    Payload, Value,
+    audio_message,
+    testing::{texts, Harness},
+    text_message, value_field, ControlEvent, Message, MessageMeta, Payload, Value,
 };
 
 fn example() -> PathBuf {
@@ -26,16 +27,6 @@ fn script(name: &str, code: &str) -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join(name);
     std::fs::write(&path, code).unwrap();
     (dir, path)
-}
-
-fn texts(outputs: &[(u32, Message)]) -> Vec<String> {
-    outputs
-        .iter()
-        .filter_map(|(_, m)| match &m.payload {
-            Payload::Text(t) => Some(t.text.to_string()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

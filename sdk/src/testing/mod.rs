@@ -46,6 +46,18 @@ pub struct Recorded {
     pub gauges: BTreeMap<String, f64>,
 }
 
+/// The texts of the text messages among `outputs`, in order (other
+/// messages are skipped): what most node tests compare.
+pub fn texts(outputs: &[(u32, Message)]) -> Vec<String> {
+    outputs
+        .iter()
+        .filter_map(|(_, m)| match &m.payload {
+            hark_plugin_api::Payload::Text(t) => Some(t.text.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Boxed in the harness: the node keeps a pointer to it for its life.
 struct TestHost {
     name: String,
