@@ -60,6 +60,54 @@ fn small_number(word: &str) -> Option<f64> {
     Some((t * 10 + u) as f64)
 }
 
+/// `n` in words, as people say it ("one hundred five", "twenty five"),
+/// for whole numbers below a million; `None` above.
+pub fn integer_words(n: u64) -> Option<String> {
+    fn below_thousand(n: usize, out: &mut Vec<&'static str>) {
+        if n >= 100 {
+            out.push(UNITS[n / 100]);
+            out.push("hundred");
+        }
+        let rest = n % 100;
+        if rest >= 20 {
+            out.push(TENS[rest / 10]);
+            if !rest.is_multiple_of(10) {
+                out.push(UNITS[rest % 10]);
+            }
+        } else if rest > 0 || out.is_empty() {
+            out.push(UNITS[rest]);
+        }
+    }
+    if n >= 1_000_000 {
+        return None;
+    }
+    let n = n as usize;
+    let mut out = Vec::new();
+    if n >= 1000 {
+        below_thousand(n / 1000, &mut out);
+        out.push("thousand");
+        if !n.is_multiple_of(1000) {
+            below_thousand(n % 1000, &mut out);
+        }
+    } else {
+        below_thousand(n, &mut out);
+    }
+    Some(out.join(" "))
+}
+
+/// A whole number written in digits (`12`, `1,500`), if `word` is one.
+pub fn whole_number(word: &str) -> Option<u64> {
+    let digits = word.replace(',', "");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // "1,50" is not a number people write; only group by thousands.
+    if word.contains(',') && !word.split(',').skip(1).all(|g| g.len() == 3) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
 fn digits(word: &str) -> Option<f64> {
     let w = word.replace(',', "");
     if w.is_empty() || !w.chars().next()?.is_ascii_digit() && !w.starts_with(['-', '.']) {
@@ -332,6 +380,28 @@ mod tests {
         assert_eq!(number(&w("minus three")), Some((-3.0, 2)));
         assert_eq!(number(&w("five and")), Some((5.0, 1)));
         assert_eq!(number(&w("the")), None);
+    }
+
+    #[test]
+    fn whole_numbers_in_words() {
+        let words = |n| integer_words(n).unwrap();
+        assert_eq!(words(0), "zero");
+        assert_eq!(words(12), "twelve");
+        assert_eq!(words(20), "twenty");
+        assert_eq!(words(25), "twenty five");
+        assert_eq!(words(105), "one hundred five");
+        assert_eq!(words(2024), "two thousand twenty four");
+        assert_eq!(words(1500), "one thousand five hundred");
+        assert_eq!(integer_words(1_000_000), None);
+        assert_eq!(whole_number("1,500"), Some(1500));
+        assert_eq!(whole_number("1,50"), None);
+        assert_eq!(whole_number("3.5"), None);
+        // Written back as words, they read as the same number.
+        for n in [7, 16, 42, 110, 999, 1001, 20_000, 123_456] {
+            let w = words(n);
+            let w: Vec<&str> = w.split(' ').collect();
+            assert_eq!(number(&w), Some((n as f64, w.len())), "{n}");
+        }
     }
 
     #[test]

@@ -8,8 +8,9 @@
 //! )),
 //! ```
 //!
-//! Templates are tried first (confidence 1, less 0.1 per repaired
-//! word); the learned model answers what no template matches. Below
+//! Templates are tried first (confidence 1, less what each repair of
+//! the reading costs: a misspelled or sound-alike word, a stray or
+//! missing word; see `hark_nlu::templates::costs`); the learned model answers what no template matches. Below
 //! `threshold` the intent is `unknown` (the candidates stay in
 //! `alternatives`). Partial transcripts are ignored; control events are
 //! passed on.
@@ -112,7 +113,7 @@ impl Recogniser {
         };
         if let Some(m) = self.templates.recognise(&words) {
             message.name = m.intent.as_str().into();
-            message.confidence = (1.0 - 0.1 * m.cost as f32).max(0.0);
+            message.confidence = m.confidence();
             message.slots = m
                 .slots
                 .iter()
