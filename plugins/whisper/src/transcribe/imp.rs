@@ -111,6 +111,24 @@ impl TranscribeNode {
         let transcript = self.engine.transcribe(&self.buffer)?;
         let decode_s = decode_started.elapsed().as_secs_f64();
         self.buffer.clear();
+        match transcript.steered {
+            Some(true) => self.ctx.counter_add("steered", 1),
+            Some(false) => {
+                self.ctx.counter_add("outside_grammar", 1);
+                self.ctx.info(&format!(
+                    "utterance {}: not a sentence of the grammar; the free reading is kept",
+                    self.meta.utterance
+                ));
+            }
+            None => {}
+        }
+        if let Some(why) = transcript.redecoded {
+            self.ctx.counter_add("redecoded", 1);
+            self.ctx.info(&format!(
+                "utterance {}: the fast decode gave {why}; decoded again with the full 30 s window",
+                self.meta.utterance
+            ));
+        }
         if !transcript.text.is_empty() {
             out.emit(TEXT, self.message(&transcript, true))?;
         }

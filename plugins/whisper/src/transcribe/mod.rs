@@ -14,16 +14,29 @@
 //!
 //! Short utterances are decoded with a shrunk audio context (the encoder
 //! sees only as many frames as the audio needs, instead of a full 30 s
-//! window): several times faster for a 2 s command.
+//! window): several times faster for a 2 s command. A decoder that starts
+//! its sentence over is stopped, and a suspect transcript is decoded again
+//! with the full window (`engine`).
+//!
+//! With `grammar` (a templates file, as the `nlu` node reads), the audio
+//! is read a second time steered towards the templates' sentences, and
+//! that reading is kept when it only respells the free one:
+//!
+//! ```ron
+//! "stt": (plugin: "whisper", kind: "transcribe", config: (model: "tiny.en",
+//!     grammar: "pipelines/coffee-maker/intents.ron")),
+//! ```
 
 mod engine;
+mod greedy;
 mod imp;
+mod logits;
 
 use std::path::PathBuf;
 
 use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
-pub use engine::{Engine, Transcript};
+pub use engine::{Decoded, Engine, Suspicion, Transcript};
 pub use imp::TranscribeNode;
 
 /// The `transcribe` kind.
@@ -45,6 +58,16 @@ pub struct TranscribeSettings {
     pub initial_prompt: String,
     /// Shrink the encoder's audio context to the utterance's length.
     pub shrink_audio_context: bool,
+    /// Decode again with the full window when a shrunk-context transcript
+    /// looks wrong (a loop, a broken character, more text than the audio
+    /// holds, an unlikely decode).
+    pub redecode_suspect: bool,
+    /// A sentence templates file (as the nlu node's `templates`) whose
+    /// sentences recognition is steered towards; empty for none.
+    pub grammar: String,
+    /// How hard the grammar steers: tokens it has no place for lose this
+    /// much from their logit (0: not at all; 100: never chosen).
+    pub grammar_penalty: f32,
     /// `greedy` or `beam`.
     pub strategy: String,
     /// Beams for `strategy: "beam"`.
@@ -64,6 +87,9 @@ impl Default for TranscribeSettings {
             threads: 0,
             initial_prompt: String::new(),
             shrink_audio_context: true,
+            redecode_suspect: true,
+            grammar: String::new(),
+            grammar_penalty: 10.0,
             strategy: "greedy".to_string(),
             beam_size: 5,
             partial_interval_ms: 1000,
@@ -85,6 +111,19 @@ impl Settings for TranscribeSettings {
             Field::bool(
                 "shrink_audio_context",
                 "encode only as much audio context as a short utterance needs (faster)",
+            ),
+            Field::bool(
+                "redecode_suspect",
+                "decode again with the full 30 s window when a shrunk-context transcript looks wrong",
+            ),
+            Field::path(
+                "grammar",
+                "sentence templates file (as the nlu node's `templates`) that steers recognition towards its sentences; empty: none",
+            ),
+            Field::float(
+                "grammar_penalty",
+                "f32",
+                "how hard the grammar steers: logit taken from tokens it has no place for (0..=100)",
             ),
             Field::choice("strategy", &["greedy", "beam"], "decoding strategy"),
             Field::integer("beam_size", "u32", "beams for strategy: \"beam\""),
@@ -120,6 +159,16 @@ impl Settings for TranscribeSettings {
                 "beam_size",
                 "beam_size must be within 1..=16",
             ));
+        }
+        if !(0.0..=100.0).contains(&self.grammar_penalty) {
+            return Err(ConfigIssue::field(
+                "grammar_penalty",
+                format!(
+                    "grammar_penalty must be within 0..=100, not {}",
+                    self.grammar_penalty
+                ),
+            )
+            .with_hint("10 steers and still lets other speech through; 100 forces the grammar"));
         }
         if self.threads > 64 {
             return Err(ConfigIssue::field("threads", "threads must be at most 64"));
