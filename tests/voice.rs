@@ -16,40 +16,15 @@ fn install_models() {
 
 use hark_tests::run_pipeline as run;
 
-/// Lower case, letters, digits and spaces only; number words as digits
-/// are left alone (the texts below avoid numbers).
+/// Lower case words without punctuation, as `hark eval` compares them.
 fn normalise(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '\'' {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    hark_nlu::text::normalise(s)
 }
 
-/// Word error rate: word-level edit distance over the reference length.
+/// Word error rate, as `hark eval` counts it.
 fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (normalise(reference), normalise(hypothesis));
-    let mut row: Vec<usize> = (0..=h.len()).collect();
-    for i in 1..=r.len() {
-        let mut prev = row[0];
-        row[0] = i;
-        for j in 1..=h.len() {
-            let cur = row[j];
-            row[j] = (prev + usize::from(r[i - 1] != h[j - 1]))
-                .min(row[j] + 1)
-                .min(row[j - 1] + 1);
-            prev = cur;
-        }
-    }
-    row[h.len()] as f64 / r.len().max(1) as f64
+    let (edits, words) = hark::eval::score::word_errors(reference, hypothesis);
+    edits as f64 / words.max(1) as f64
 }
 
 fn shared_jfk() -> Option<std::path::PathBuf> {

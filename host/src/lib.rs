@@ -16,12 +16,14 @@
 //! - [`catalog`]: the models Hark can install (pinned registry packages)
 //!   and `hark models fetch`.
 //! - [`bench`]: `hark bench`, the per-hop cost of the runtime.
+//! - [`eval`]: `hark eval`, a pipeline scored on labelled recordings.
 //! - [`cli`]: the `hark` command line.
 
 pub mod bench;
 pub mod catalog;
 pub mod cli;
 pub mod dirs;
+pub mod eval;
 pub mod inference;
 pub mod loader;
 pub mod pipeline;

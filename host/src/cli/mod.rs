@@ -7,6 +7,7 @@
 
 mod devices;
 mod doctor;
+mod eval;
 mod graph;
 mod models;
 mod new;
@@ -149,6 +150,9 @@ pub enum Command {
     },
     /// List sound devices (microphones, speakers) and their formats.
     Devices,
+    /// Score a pipeline on labelled recordings: commands accepted, intent
+    /// accuracy, slot errors, word error rate, latency, real-time factor.
+    Eval(eval::EvalArgs),
     /// Train and score the `nlu` plugin's learned model (SNIPS-format data).
     Nlu {
         #[command(subcommand)]
@@ -176,7 +180,12 @@ pub enum ModelsCommand {
 /// Runs the command line; returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    init_logging();
+    // `hark eval` runs a pipeline per recording: the nodes' start-up
+    // lines would bury its table.
+    init_logging(match cli.command {
+        Command::Eval(_) => "warn",
+        _ => "info",
+    });
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
@@ -248,6 +257,13 @@ pub fn main() -> i32 {
             ModelsCommand::Fetch { names } => models::fetch(&names),
         },
         Command::Devices => devices::main(),
+        Command::Eval(args) => {
+            if let Err(e) = crate::inference::core() {
+                eprintln!("error: {e}");
+                return 2;
+            }
+            eval::main(&args, &load_plugins(&search), color)
+        }
         Command::Nlu { command } => nlu::main(command),
         Command::New { command } => new::main(command),
         Command::Doctor { json } => {
@@ -271,9 +287,9 @@ pub fn main() -> i32 {
     }
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

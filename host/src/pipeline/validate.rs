@@ -70,6 +70,47 @@ pub struct AudioTarget {
 }
 
 impl Pipeline {
+    /// The part of the pipeline that `nodes` depend on: those nodes,
+    /// every node upstream of them, and the links between these. Used by
+    /// `hark eval`, which needs what leads to a transcript or an intent,
+    /// not what speaks the answer. Returns it and each old node's new
+    /// index.
+    pub fn upstream_of(&self, nodes: &[usize]) -> (Pipeline, Vec<Option<usize>>) {
+        let mut keep = vec![false; self.nodes.len()];
+        let mut todo: Vec<usize> = nodes.to_vec();
+        while let Some(n) = todo.pop() {
+            if std::mem::replace(&mut keep[n], true) {
+                continue;
+            }
+            todo.extend(self.links.iter().filter(|l| l.to.0 == n).map(|l| l.from.0));
+        }
+        let mut index = vec![None; self.nodes.len()];
+        let mut kept = Vec::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if keep[i] {
+                index[i] = Some(kept.len());
+                kept.push(node.clone());
+            }
+        }
+        let links = self
+            .links
+            .iter()
+            .filter_map(|l| {
+                Some(LinkSpec {
+                    from: (index[l.from.0]?, l.from.1),
+                    to: (index[l.to.0]?, l.to.1),
+                    ..l.clone()
+                })
+            })
+            .collect();
+        let part = Pipeline {
+            description: self.description.clone(),
+            nodes: kept,
+            links,
+        };
+        (part, index)
+    }
+
     /// `node.port -> node.port` for link `i`.
     pub fn link_name(&self, i: usize) -> String {
         let l = &self.links[i];

@@ -86,6 +86,9 @@ pub struct RunReport {
     pub nodes: Vec<NodeReport>,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The part of `elapsed` spent creating the nodes (loading models,
+    /// opening files and devices) before any ran.
+    pub startup: Duration,
 }
 
 impl RunReport {
@@ -156,6 +159,7 @@ pub fn run(
     if !errors.is_empty() {
         return Err(errors); // `instances` drop here, shutting down cleanly
     }
+    let startup = started.elapsed();
 
     // Wire the links.
     let n = pipeline.nodes.len();
@@ -226,5 +230,6 @@ pub fn run(
     Ok(RunReport {
         nodes: reports,
         elapsed: started.elapsed(),
+        startup,
     })
 }
