@@ -12,6 +12,8 @@
 //! - `home`: lights and switches over MQTT, states remembered.
 //! - `reader`: "read this": answers with the text of the latest image
 //!   (from the vision plugin's `snapshot` and `ocr`).
+//! - `respond`: answers intents with sentences of your own, filled with
+//!   their slots (a domain of your own without code).
 //! - `conversation`: the chain's end; replies to speak, log lines, barge-in.
 
 pub mod calculator;
@@ -20,8 +22,9 @@ pub mod clock;
 pub mod conversation;
 pub mod home;
 pub mod reader;
+pub mod respond;
 
 hark_sdk::export_plugin! {
     name: "skills",
-    kinds: [clock::Clock, calculator::Calculator, home::Home, reader::Reader, conversation::Conversation],
+    kinds: [clock::Clock, calculator::Calculator, home::Home, reader::Reader, respond::Respond, conversation::Conversation],
 }

@@ -190,6 +190,36 @@ fn finds_both_utterances_at_their_true_boundaries() {
     assert!(mean > 0.7, "mean speech probability {mean}");
 }
 
+/// The utterances found in `samples` with `extra` settings.
+fn utterances(samples: &[f32], extra: &str) -> u64 {
+    let mut h =
+        Harness::with_inference::<Silero>(&config(extra), hark::inference::vtable()).unwrap();
+    feed(&mut h, samples, 320);
+    let counted = h.recorded().counters.get("utterances").copied();
+    h.finish().unwrap();
+    counted.unwrap_or(0)
+}
+
+/// A command said with a hesitation in it ("I want a triple shot ...
+/// large iced mocha", as people in the barista recordings do) is one
+/// utterance when `min_silence_ms` outlasts the pause, two when not.
+#[test]
+fn a_hesitation_shorter_than_min_silence_keeps_one_utterance() {
+    // Speech only, without espeak-ng's own silence around it.
+    let said = |text: &str| {
+        let s = hark_sdk::testing::speech(text, 16_000).expect("espeak-ng");
+        let (a, b) = extent(&s);
+        s[a..=b].to_vec()
+    };
+    let mut samples = noise(16_000, 3);
+    samples.extend(said("I want a triple shot"));
+    samples.extend(noise(8_000, 4)); // a 500 ms pause
+    samples.extend(said("large iced mocha"));
+    samples.extend(noise(24_000, 5));
+    assert_eq!(utterances(&samples, "min_silence_ms: 300"), 2);
+    assert_eq!(utterances(&samples, "min_silence_ms: 700"), 1);
+}
+
 #[test]
 fn silence_gives_no_utterance() {
     let mut h = Harness::with_inference::<Silero>(&config(""), hark::inference::vtable()).unwrap();
