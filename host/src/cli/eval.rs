@@ -166,13 +166,9 @@ pub fn main(args: &EvalArgs, plugins: &PluginSet, color: bool) -> i32 {
             runs: &runs,
             transcript_agreement: agreement,
         };
-        match serde_json::to_writer_pretty(std::io::stdout().lock(), &output) {
-            Ok(()) => println!(),
-            Err(e) if e.is_io() => {}
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
+        let code = super::print_json(&output);
+        if code != 0 {
+            return code;
         }
     } else {
         if args.errors {

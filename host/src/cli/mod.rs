@@ -269,20 +269,26 @@ pub fn main() -> i32 {
         Command::Doctor { json } => {
             let report = doctor::gather(&PluginSet::load(&search));
             if json {
-                let written = serde_json::to_writer_pretty(std::io::stdout().lock(), &report);
-                match written {
-                    Ok(()) => println!(),
-                    // A closed pipe (`| head`) is not an error worth a panic.
-                    Err(e) if e.is_io() => {}
-                    Err(e) => {
-                        eprintln!("error: {e}");
-                        return 1;
-                    }
-                }
-            } else {
-                doctor::print_text(&report);
+                return print_json(&report);
             }
+            doctor::print_text(&report);
             0
+        }
+    }
+}
+
+/// Prints `value` as pretty JSON on stdout; returns the exit code.
+fn print_json(value: &impl serde::Serialize) -> i32 {
+    match serde_json::to_writer_pretty(std::io::stdout().lock(), value) {
+        Ok(()) => {
+            println!();
+            0
+        }
+        // A closed pipe (`| head`) is not an error worth a panic.
+        Err(e) if e.is_io() => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
         }
     }
 }

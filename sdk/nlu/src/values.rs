@@ -46,6 +46,15 @@ const TENS: [&str; 10] = [
     "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
 ];
 
+/// The words numbers are said with: units, tens and scales.
+pub fn number_words() -> impl Iterator<Item = &'static str> {
+    UNITS
+        .iter()
+        .chain(TENS.iter().filter(|t| !t.is_empty()))
+        .chain(["hundred", "thousand", "million"].iter())
+        .copied()
+}
+
 fn small_number(word: &str) -> Option<f64> {
     if let Some(i) = UNITS.iter().position(|u| *u == word) {
         return Some(i as f64);
@@ -310,7 +319,8 @@ pub fn time_of_day(words: &[&str]) -> Option<((u32, u32), usize)> {
     Some(((hour as u32, minute as u32), used))
 }
 
-const DAYS: [&str; 10] = [
+/// The days [`day`] reads.
+pub const DAYS: [&str; 10] = [
     "today",
     "tomorrow",
     "yesterday",

@@ -543,53 +543,30 @@ impl Templates {
             // Flat repetitions of words: nested ones would let whisper.cpp
             // follow every way to split "twenty five" at once.
             List::Number => b.shared("number", |_| {
-                let mut words: Vec<&str> = NUMBER_WORDS.to_vec();
-                words.extend(["a", "and", "point", "minus"]);
-                vec![Expr::Repeat(Box::new(Expr::Alt(vec![
-                    spaced_digits(),
-                    one_of_words(&words),
-                ])))]
+                numbers_and(&["a", "and", "point", "minus"], false)
             }),
             List::Duration => b.shared("duration", |_| {
-                let mut words: Vec<&str> = NUMBER_WORDS.to_vec();
-                words.extend([
-                    "a", "an", "and", "half", "second", "seconds", "minute", "minutes", "hour",
-                    "hours", "day", "days",
-                ]);
-                vec![Expr::Repeat(Box::new(Expr::Alt(vec![
-                    spaced_digits(),
-                    one_of_words(&words),
-                ])))]
+                numbers_and(
+                    &[
+                        "a", "an", "and", "half", "second", "seconds", "minute", "minutes", "hour",
+                        "hours", "day", "days",
+                    ],
+                    false,
+                )
             }),
             List::Time => b.shared("time", |_| {
-                let mut words: Vec<&str> = NUMBER_WORDS.to_vec();
-                words.extend([
-                    "am", "pm", "a.m.", "p.m.", "o'clock", "noon", "midnight", "half", "past",
-                    "quarter", "to", "a",
-                ]);
-                let clock = Expr::Seq(vec![spaced_digits(), Expr::Text(":".into()), digits()]);
-                vec![Expr::Repeat(Box::new(Expr::Alt(vec![
-                    clock,
-                    spaced_digits(),
-                    one_of_words(&words),
-                ])))]
+                numbers_and(
+                    &[
+                        "am", "pm", "a.m.", "p.m.", "o'clock", "noon", "midnight", "half", "past",
+                        "quarter", "to", "a",
+                    ],
+                    true,
+                )
             }),
             List::Date => b.shared("date", |_| {
-                let day = one_of_words(&[
-                    "today",
-                    "tomorrow",
-                    "yesterday",
-                    "monday",
-                    "tuesday",
-                    "wednesday",
-                    "thursday",
-                    "friday",
-                    "saturday",
-                    "sunday",
-                ]);
                 vec![Expr::Seq(vec![
                     Expr::Optional(Box::new(one_of_words(&["next", "this", "on"]))),
-                    day,
+                    one_of_words(&values::DAYS),
                 ])]
             }),
             // Anything at all, to the end: the recogniser is free there.
@@ -613,40 +590,21 @@ fn spaced_digits() -> Expr {
     Expr::Seq(vec![Expr::Rule(GAP), digits()])
 }
 
-/// Number words, which may also be written in digits.
-const NUMBER_WORDS: [&str; 31] = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "thousand",
-    "million",
-];
+/// Numbers, in digits or words, and the `extra` words, in any order
+/// once or more; `clock`: `7:30` too.
+fn numbers_and(extra: &[&str], clock: bool) -> Vec<Expr> {
+    let mut words: Vec<&str> = values::number_words().collect();
+    words.extend_from_slice(extra);
+    let mut options = vec![spaced_digits(), one_of_words(&words)];
+    if clock {
+        options.push(Expr::Seq(vec![
+            spaced_digits(),
+            Expr::Text(":".into()),
+            digits(),
+        ]));
+    }
+    vec![Expr::Repeat(Box::new(Expr::Alt(options)))]
+}
 
 /// Digits, with the separators numbers are written with: `12`, `1,500`,
 /// `3.5`.
@@ -677,7 +635,7 @@ fn words_expr(words: &[String]) -> Expr {
     while i < words.len() {
         let run = words[i..]
             .iter()
-            .take_while(|w| NUMBER_WORDS.contains(&w.as_str()))
+            .take_while(|w| values::number_words().any(|n| n == w.as_str()))
             .count();
         let as_written: Vec<&str> = words[i..i + run].iter().map(String::as_str).collect();
         match values::number(&as_written).filter(|&(_, used)| used == run && run > 0) {

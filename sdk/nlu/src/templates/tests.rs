@@ -1,3 +1,7 @@
+//! The templates read from speech-to-text as it writes: alternatives,
+//! lists, built-in values, fillers, compounds and digits, sound-alike
+//! words, stray words, and the grammar they make for the recogniser.
+
 use super::*;
 
 const FILE: &str = r#"(
