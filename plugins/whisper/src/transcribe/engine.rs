@@ -223,6 +223,7 @@ impl Decoded {
 struct Guide {
     grammar: Grammar,
     penalty: f32,
+    masks: logits::Masks,
 }
 
 /// A model and a decoding state: what one node decodes with.
@@ -268,6 +269,7 @@ impl Engine {
             file => Some(Guide {
                 grammar: load_grammar(Path::new(file))?.grammar(),
                 penalty: settings.grammar_penalty,
+                masks: logits::Masks::default(),
             }),
         };
         if guide.is_some() {
@@ -355,7 +357,8 @@ impl Engine {
         };
         let mut steered = None;
         if let Some(guide) = &self.guide {
-            let free_fit = logits::fit(&guide.grammar, &decoded.text);
+            // Read as it will be written: a loop's fragment dropped.
+            let free_fit = logits::fit(&guide.grammar, &written(&decoded.text));
             if free_fit.is_some_and(|f| f.complete && f.stray_words == 0) {
                 // A sentence of the grammar: the steered decode would give
                 // the same (the grammar never stood in its way).
@@ -367,7 +370,7 @@ impl Engine {
                 // readings the audio allows, and did not force one.
                 let reading = self.decode_steered(audio.len())?;
                 let guide = self.guide.as_ref().expect("checked above");
-                let better = logits::fit(&guide.grammar, &reading.text)
+                let better = logits::fit(&guide.grammar, &written(&reading.text))
                     .is_some_and(|f| f.better_than(free_fit));
                 let loss = decoded.model_log_probability - reading.model_log_probability;
                 let taken = better
@@ -402,6 +405,7 @@ impl Engine {
                 grammar: &guide.grammar,
                 trie,
                 penalty: guide.penalty,
+                masks: &guide.masks,
             }),
         };
         let greedy = Greedy {
@@ -559,6 +563,11 @@ fn load_grammar(path: &Path) -> Result<hark_nlu::templates::Templates, Error> {
     })?;
     hark_nlu::templates::Templates::parse(&source)
         .map_err(|e| Error::config(format!("{}:{e}", path.display())))
+}
+
+/// `text` cleaned, with the space the decoder writes before a word.
+fn written(text: &str) -> String {
+    format!(" {}", clean(text))
 }
 
 /// Trims the text, drops whole-text non-speech annotations whisper

@@ -25,9 +25,12 @@
 //! through the logits filter instead, walking a trie of the vocabulary
 //! alongside the grammar so that only tokens that fit are visited.
 
+use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
+use std::sync::Arc;
 
-use hark_nlu::templates::{Grammar, GrammarState};
+use hark_nlu::templates::{Grammar, GrammarState, StateKey};
+use parking_lot::Mutex;
 use whisper_rs::{WhisperContext, WhisperSysContext, WhisperSysState, WhisperTokenData};
 
 /// The vocabulary's text tokens in a trie of characters.
@@ -50,17 +53,24 @@ impl TokenTrie {
     /// for them.
     pub fn of(model: &WhisperContext) -> TokenTrie {
         let eot = model.token_eot() as usize;
+        let texts = (0..eot).map(|id| {
+            model
+                .token_to_bytes(id as i32)
+                .ok()
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .unwrap_or("")
+        });
+        TokenTrie::from_texts(texts)
+    }
+
+    /// The trie of a vocabulary given as each token's text, in token
+    /// order; empty texts are left out.
+    fn from_texts<'t>(texts: impl ExactSizeIterator<Item = &'t str>) -> TokenTrie {
         let mut trie = TokenTrie {
             nodes: vec![TrieNode::default()],
-            eot,
+            eot: texts.len(),
         };
-        for id in 0..eot {
-            let Ok(bytes) = model.token_to_bytes(id as i32) else {
-                continue;
-            };
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                continue;
-            };
+        for (id, text) in texts.enumerate() {
             if text.is_empty() {
                 continue;
             }
@@ -103,6 +113,42 @@ pub struct Steer<'a> {
     pub grammar: &'a Grammar,
     pub trie: &'a TokenTrie,
     pub penalty: f32,
+    /// What the trie walk found from states met before.
+    pub masks: &'a Masks,
+}
+
+/// The tokens a grammar allows from each state met so far: the walk of
+/// the vocabulary costs tens of milliseconds where many words may come
+/// (the start of a sentence of a large domain, a number), and the same
+/// states come back utterance after utterance. Kept for one grammar.
+#[derive(Default)]
+pub struct Masks {
+    by_state: Mutex<HashMap<StateKey, Arc<[u32]>>>,
+}
+
+impl Masks {
+    /// States remembered at most; then the memory starts again (a
+    /// bounded cost, whatever people say).
+    const CAPACITY: usize = 4096;
+
+    /// The tokens `trie` allows from `state`, walked once per state.
+    fn allowed(&self, trie: &TokenTrie, state: &GrammarState<'_>) -> Arc<[u32]> {
+        let key = state.key();
+        if let Some(found) = self.by_state.lock().get(&key) {
+            return Arc::clone(found);
+        }
+        let mut allowed = vec![false; trie.eot];
+        trie.allow(0, state, &mut allowed);
+        let tokens: Arc<[u32]> = (0..trie.eot as u32)
+            .filter(|&t| allowed[t as usize])
+            .collect();
+        let mut by_state = self.by_state.lock();
+        if by_state.len() >= Self::CAPACITY {
+            by_state.clear();
+        }
+        by_state.insert(key, Arc::clone(&tokens));
+        tokens
+    }
 }
 
 /// What the logits filter needs: lent to whisper.cpp as user data for
@@ -148,7 +194,9 @@ impl Filter<'_> {
             return; // anything goes here
         }
         let mut allowed = vec![false; steer.trie.eot];
-        steer.trie.allow(0, &state, &mut allowed);
+        for &t in steer.masks.allowed(steer.trie, &state).iter() {
+            allowed[t as usize] = true;
+        }
         for (logit, ok) in logits.iter_mut().zip(&allowed) {
             if !ok {
                 *logit -= steer.penalty;
@@ -330,6 +378,37 @@ mod tests {
         let fits = super::fit(&grammar, " Make me a large moc latte.").unwrap();
         assert_eq!((fits.complete, fits.stray_words), (true, 1));
         assert!(resynchronised(&grammar, " What is the weather like in Paris").is_none());
+    }
+
+    #[test]
+    fn the_tokens_a_state_allows_are_walked_once_and_remembered() {
+        let templates = Templates::parse(
+            r#"(lists: {"drink": ["latte", "mocha"]},
+                intents: {"order": ["make me a {drink}", "a {drink} please"]})"#,
+        )
+        .unwrap();
+        let grammar = templates.grammar();
+        let vocabulary = [
+            " Make", " make", " me", " a", " A", " lat", "te", " mo", "cha", " pizza",
+        ];
+        let trie = super::TokenTrie::from_texts(vocabulary.into_iter());
+        let masks = super::Masks::default();
+        let allowed = |text: &str| {
+            let found = masks.allowed(&trie, &grammar.start().accept_str(text));
+            found
+                .iter()
+                .map(|&t| vocabulary[t as usize])
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(allowed(""), [" Make", " make", " a", " A"]);
+        assert_eq!(allowed(" Make me a"), [" lat", " mo"]);
+        assert_eq!(allowed(" Make me a mo"), ["cha"]);
+        assert_eq!(masks.by_state.lock().len(), 3);
+        // The same state again is not walked again.
+        let first = masks.allowed(&trie, &grammar.start());
+        let again = masks.allowed(&trie, &grammar.start());
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        assert_eq!(masks.by_state.lock().len(), 3);
     }
 
     #[test]

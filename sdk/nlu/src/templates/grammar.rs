@@ -130,6 +130,11 @@ impl Grammar {
 /// A position in a rule: (rule, element index).
 type Position = (u32, u32);
 
+/// A [`GrammarState`] as a value to hash and compare (see
+/// [`GrammarState::key`]); keys of different grammars are not comparable.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StateKey(Vec<Vec<Position>>);
+
 /// Where a reading of some text stands in a [`Grammar`]: every way the
 /// grammar can go on (whisper.cpp's pushdown stacks, each ending at a
 /// character element). Made by [`Grammar::start`], moved on one character
@@ -273,6 +278,12 @@ impl<'g> GrammarState<'g> {
         self.stacks.iter().any(Vec::is_empty)
     }
 
+    /// What tells this state apart from others of the same grammar: a
+    /// key to remember what was worked out from it.
+    pub fn key(&self) -> StateKey {
+        StateKey(self.stacks.clone())
+    }
+
     /// Whether the grammar takes any character here (an `{any}` slot): it
     /// then says nothing about what comes next.
     pub fn is_open(&self) -> bool {
@@ -320,6 +331,9 @@ fn push_escaped(out: &mut String, c: u32) {
 enum Expr {
     /// A word after a gap, its first letter in either case.
     Word(String),
+    /// A word with no gap before it: the gap was factored out of the
+    /// alternatives it starts (see [`Builder::lower`]).
+    BareWord(String),
     /// These characters, as they are.
     Text(String),
     /// One character of these ranges (or none of them, `negated`).
@@ -383,8 +397,10 @@ impl Builder {
     fn lower(&mut self, expr: &Expr, out: &mut Vec<GrammarElement>, parent: u32) {
         let name = format!("{}-part", self.names[parent as usize]);
         match expr {
-            Expr::Word(word) => {
-                out.push(GrammarElement::RuleRef(GAP));
+            Expr::Word(word) | Expr::BareWord(word) => {
+                if matches!(expr, Expr::Word(_)) {
+                    out.push(GrammarElement::RuleRef(GAP));
+                }
                 let mut chars = word.chars();
                 if let Some(first) = chars.next() {
                     let upper: Vec<char> = first.to_uppercase().collect();
@@ -414,7 +430,18 @@ impl Builder {
                 }
             }
             Expr::Alt(options) => {
-                let id = self.rule(&name, options);
+                // When every option starts with a word, the gap before it
+                // comes once, before the choice: the recogniser then
+                // follows one way through the gap instead of one per
+                // option (three times fewer stacks for a list of words).
+                let bare: Option<Vec<Expr>> = options.iter().map(without_leading_gap).collect();
+                let id = match bare {
+                    Some(bare) if options.len() > 1 => {
+                        out.push(GrammarElement::RuleRef(GAP));
+                        self.rule(&name, &bare)
+                    }
+                    _ => self.rule(&name, options),
+                };
                 out.push(GrammarElement::RuleRef(id));
             }
             Expr::Optional(inner) => {
@@ -588,6 +615,21 @@ const GAP: u32 = 1;
 /// Digits after a gap, as a word.
 fn spaced_digits() -> Expr {
     Expr::Seq(vec![Expr::Rule(GAP), digits()])
+}
+
+/// `expr` without the gap before its first word; `None` when it does not
+/// start with a word.
+fn without_leading_gap(expr: &Expr) -> Option<Expr> {
+    match expr {
+        Expr::Word(word) => Some(Expr::BareWord(word.clone())),
+        Expr::Seq(items) => {
+            let (first, rest) = items.split_first()?;
+            let mut bare = vec![without_leading_gap(first)?];
+            bare.extend(rest.iter().cloned());
+            Some(Expr::Seq(bare))
+        }
+        _ => None,
+    }
 }
 
 /// Numbers, in digits or words, and the `extra` words, in any order

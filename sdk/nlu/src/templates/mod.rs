@@ -49,7 +49,7 @@ use serde::Deserialize;
 
 use crate::text;
 
-pub use grammar::{Grammar, GrammarElement, GrammarState};
+pub use grammar::{Grammar, GrammarElement, GrammarState, StateKey};
 pub use matcher::costs;
 
 /// A templates file.
