@@ -124,6 +124,33 @@ fn plugins_command_describes_kinds_ports_and_config() {
 
 /// The ABI version this workspace's plugin-api is (first-party plugins are
 /// built with it).
+/// `hark plugins | head`: the reader goes before the listing is written;
+/// hark ends as Unix tools do (SIGPIPE), not with a panic (exit 101).
+#[test]
+fn a_listing_to_a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    for args in [&["plugins", "--verbose"][..], &["doctor"]] {
+        let mut child = Command::new(hark_tests::hark_bin())
+            .current_dir(workspace_root())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before any output
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert_eq!(
+            output.status.signal(),
+            Some(13), // SIGPIPE
+            "{args:?}: {:?} {stderr}",
+            output.status
+        );
+    }
+}
+
 fn hark_plugin_api_version() -> &'static str {
     hark_sdk::api::ABI_VERSION
 }

@@ -17,13 +17,15 @@ use abi_stable::{
 
 use crate::{Message, PluginError};
 
-/// What a source's `produce` reports.
+/// What `produce` reports: more to do, or done.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceStatus {
     /// Call `produce` again.
     Continue = 0,
-    /// The source is exhausted: the host flushes it and ends its streams.
+    /// A source is exhausted: the host flushes it and ends its streams. A
+    /// transform or sink has no work in hand: the host waits for its next
+    /// message.
     Finished = 1,
 }
 
@@ -40,9 +42,12 @@ pub struct NodeVTable {
         message: Message,
         out: &mut Emitter,
     ) -> RResult<(), PluginError>,
-    /// Sources only: produces the next messages. May block for about one
-    /// frame (e.g. a microphone read), never indefinitely, so the host can
-    /// stop the pipeline between calls.
+    /// Sources: produces the next messages, called until it reports
+    /// `Finished`. Transforms and sinks: does a piece of the work in hand
+    /// (e.g. the next sentence to synthesise); the host calls it after a
+    /// message while no other is waiting, and again while it reports
+    /// `Continue`. May block for about one frame (e.g. a microphone read),
+    /// never indefinitely, so the host can stop the pipeline between calls.
     pub produce: unsafe extern "C" fn(
         node: *mut c_void,
         out: &mut Emitter,

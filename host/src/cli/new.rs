@@ -201,7 +201,7 @@ pub fn new_plugin(
 
     let crate_name = name.replace('-', "_");
     let type_name: String = name
-        .split('-')
+        .split(['-', '_'])
         .map(|part| {
             let mut chars = part.chars();
             chars
@@ -263,18 +263,26 @@ fn run_example(role: Role) -> String {
     }
 }
 
-/// A name is a crate name and a pipeline plugin name: `[a-z][a-z0-9-]*`,
-/// no `--`, no trailing `-`, and not a crate the plugin depends on.
+/// A name is a crate name and a pipeline plugin name:
+/// `[a-z][a-z0-9_-]*`, no two separators in a row, none at the end, and
+/// not a crate the plugin depends on. Upper case is refused although
+/// cargo takes it: the library file is named after the crate, and a
+/// plugin named `Shout` next to one named `shout` would be two plugins
+/// on a case-sensitive disk and one on others.
 fn check_name(name: &str) -> Result<(), NewError> {
+    let separator = |c: char| c == '-' || c == '_';
     let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.contains("--")
-        && !name.ends_with('-');
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || separator(c))
+        && !name
+            .as_bytes()
+            .windows(2)
+            .any(|w| separator(w[0] as char) && separator(w[1] as char))
+        && !name.ends_with(separator);
     if !valid {
         return Err(NewError::new(format!("`{name}` is not a valid plugin name"))
-            .hint("use lower-case letters, digits and single dashes, starting with a letter (e.g. `word-count`)"));
+            .hint("use lower-case letters, digits, and single dashes or underscores, starting with a letter (e.g. `word-count`)"));
     }
     const TAKEN: [&str; 7] = [
         "hark",
@@ -285,7 +293,8 @@ fn check_name(name: &str) -> Result<(), NewError> {
         "core",
         "test",
     ];
-    if TAKEN.contains(&name) {
+    // Cargo reads `-` and `_` in crate names as the same.
+    if TAKEN.contains(&name.replace('_', "-").as_str()) {
         return Err(
             NewError::new(format!("`{name}` is the name of a crate the plugin needs"))
                 .hint("choose another name"),
@@ -316,21 +325,34 @@ mod tests {
 
     #[test]
     fn plugin_names_are_crate_names() {
-        for good in ["shout", "word-count", "a2b"] {
+        for good in ["shout", "word-count", "a2b", "probe_echo"] {
             assert!(check_name(good).is_ok(), "{good}");
         }
         for bad in [
-            "",
-            "Shout",
-            "2x",
-            "word_count",
-            "a--b",
-            "a-",
-            "hark-sdk",
-            "x y",
+            "", "Shout", "2x", "a--b", "a_-b", "a-", "a_", "hark-sdk", "x y",
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+        assert!(
+            check_name("hark_sdk").is_err(),
+            "the sdk's crate, spelt with `_`"
+        );
+    }
+
+    #[test]
+    fn an_underscore_name_makes_the_same_crate_as_cargo_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = new_plugin(
+            "probe_echo",
+            Role::Transform,
+            Some(&dir.path().join("pe")),
+            None,
+        )
+        .unwrap();
+        let node = std::fs::read_to_string(created.join("src/node.rs")).unwrap();
+        assert!(node.contains("pub struct ProbeEcho;"), "{node}");
+        let manifest = std::fs::read_to_string(created.join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("name = \"probe_echo\""), "{manifest}");
     }
 
     #[test]

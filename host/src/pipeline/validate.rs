@@ -1,9 +1,12 @@
 //! Checking a [`RawPipeline`] against the loaded plugins, producing the
 //! [`Pipeline`] the runtime runs.
 //!
-//! Safe to call any time: it reads descriptors and calls each plugin's
-//! `check_config`, which parses text and creates nothing (no files
-//! opened, no devices touched).
+//! It reads descriptors and calls each plugin's `check_config`; it never
+//! creates a node or touches a device. Most plugins' checks only parse
+//! text; two look at what their config names so that a mistake is
+//! reported at its field: `c` loads the library (`dlopen`, which runs the
+//! library's initialisers) and `python` imports the script (which runs
+//! its top level). `hark check --help` says so too.
 
 use std::collections::HashMap;
 
