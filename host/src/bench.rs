@@ -27,10 +27,7 @@ use hark_plugin_api::{
 
 use crate::{
     loader::PluginSet,
-    pipeline::{
-        raw::{QueuePolicy, RestartPolicy},
-        LinkSpec, NodeSpec, Pipeline,
-    },
+    pipeline::{LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy},
     runtime::{self, RunOptions},
 };
 
@@ -47,7 +44,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 300)]
     pub latency_frames: usize,
     /// Queue capacity of every link (default: the pipeline default).
-    #[arg(long, default_value_t = crate::pipeline::raw::DEFAULT_CAPACITY)]
+    #[arg(long, default_value_t = crate::pipeline::DEFAULT_CAPACITY)]
     pub capacity: usize,
     /// Measurements per configuration; the median is reported.
     #[arg(long, default_value_t = 5)]

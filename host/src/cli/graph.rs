@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use super::GraphFormat;
-use crate::pipeline::{raw::QueuePolicy, Pipeline};
+use crate::pipeline::{Pipeline, QueuePolicy};
 
 /// Renders `pipeline` in `format`.
 pub fn render(pipeline: &Pipeline, format: GraphFormat) -> String {

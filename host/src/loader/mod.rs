@@ -182,6 +182,22 @@ impl Plugin {
         self.kinds.iter().find(|k| k.name == name)
     }
 
+    /// A plugin whose root module lives in this process, for unit tests
+    /// of the runtime that need real nodes without building a library.
+    #[cfg(test)]
+    pub(crate) fn in_process(module: PluginModuleRef) -> Plugin {
+        let descriptor = (module.describe())().into_result().expect("describe");
+        Plugin {
+            path: PathBuf::from("(in process)"),
+            name: descriptor.name.to_string(),
+            version: descriptor.version.to_string(),
+            description: descriptor.description.to_string(),
+            abi_version: PluginModuleRef::VERSION_STRINGS.to_string(),
+            kinds: descriptor.kinds.iter().map(kind_info).collect(),
+            module,
+        }
+    }
+
     /// Asks the plugin to check a node configuration (RON text).
     pub fn check_config(&self, kind: &str, config: &str) -> Result<(), PluginError> {
         (self.module.check_config())(RStr::from(kind), RStr::from(config)).into_result()

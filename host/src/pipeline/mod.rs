@@ -1,28 +1,37 @@
 //! Pipelines: `pipeline.ron` → [`Pipeline`], in two stages.
 //!
-//! 1. [`raw::read`] (pure): the RON text, through a span-keeping reader
-//!    ([`ron_spans`]), into a [`raw::RawPipeline`] of the file's shape.
+//! 1. `raw::read` (pure): the RON text, through a span-keeping reader
+//!    ([`ron_spans`]), into a `RawPipeline` of the file's shape.
 //! 2. [`check`] (needs the loaded plugins' descriptors, runs no node):
-//!    applies `--set` overrides, resolves plugins, kinds and ports, checks
-//!    message types, required inputs, cycles and each node's config (the
-//!    plugin's own `check_config`).
+//!    passes that apply `--set` overrides, resolve plugins, kinds and
+//!    ports, check message types, required inputs, cycles and each node's
+//!    config (the plugin's own `check_config`); `validate/mod.rs` lists
+//!    them and says how to add one.
+//!
+//! The result is the [`model`]: [`Pipeline`], [`NodeSpec`], [`LinkSpec`],
+//! the queue and restart policies and audio conversions, which is all the
+//! runtime, `hark graph`, `hark bench` and `hark eval` see.
 //!
 //! Every problem is a [`Diagnostic`] located in the file (or in a `--set`
 //! argument), rendered like rustc by [`diagnostic::Sources::render`].
 //!
 //! **Architecture Invariant:** only this module knows the pipeline file
-//! format; the runtime sees a validated [`Pipeline`].
+//! format (`raw` is private to it); everything else sees the [`model`].
 
 pub mod diagnostic;
-pub mod overrides;
-pub mod raw;
+pub mod model;
+mod overrides;
+mod raw;
 pub mod ron_spans;
 mod validate;
 
 use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Sources};
-pub use validate::{audio_conversion, check, AudioTarget, LinkSpec, NodeSpec, Pipeline};
+pub use model::{
+    AudioTarget, LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy, DEFAULT_CAPACITY,
+};
+pub use validate::check;
 
 /// A pipeline file's text and the `--set` arguments applied to it.
 #[derive(Debug, Clone)]

@@ -20,6 +20,9 @@ use std::ops::Range;
 
 use super::{
     diagnostic::Diagnostic,
+    model::{
+        QueuePolicy, RestartPolicy, DEFAULT_BACKOFF_MS, DEFAULT_CAPACITY, DEFAULT_MAX_RESTARTS,
+    },
     ron_spans::{self, Ident, Kind, Value},
     suggest,
 };
@@ -33,54 +36,6 @@ pub struct Spanned<T> {
     pub span: Range<usize>,
 }
 
-/// What to do when a node fails (returns an error or panics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestartPolicy {
-    /// The node stops; its inputs are drained and its outputs end.
-    Never,
-    /// Re-create the node after `backoff_ms` (doubling each time), at most
-    /// `max_restarts` times, then behave like `Never`.
-    OnFailure {
-        /// Restarts allowed over the run.
-        max_restarts: u32,
-        /// Delay before the first restart, in milliseconds.
-        backoff_ms: u64,
-    },
-}
-
-/// Default `max_restarts` for `restart: "on-failure"`.
-pub const DEFAULT_MAX_RESTARTS: u32 = 3;
-/// Default `backoff_ms` for `restart: "on-failure"`.
-pub const DEFAULT_BACKOFF_MS: u64 = 100;
-
-/// What a link does when its queue is full.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueuePolicy {
-    /// The sender waits (backpressure). The default.
-    Block,
-    /// The oldest queued message is dropped to make room.
-    DropOldest,
-    /// Only the newest message is kept (a queue of one, drop-oldest).
-    Latest,
-}
-
-impl QueuePolicy {
-    /// The name used in pipeline files.
-    pub fn name(self) -> &'static str {
-        match self {
-            QueuePolicy::Block => "block",
-            QueuePolicy::DropOldest => "drop-oldest",
-            QueuePolicy::Latest => "latest",
-        }
-    }
-}
-
-/// Default queue capacity of a link, in messages (1.28 s of 20 ms audio
-/// frames). Deep enough that a producer and a consumer hand over messages
-/// in batches rather than waking each other for every one: `hark bench`
-/// measured 16 at ~2.5x the per-hop cost of 64.
-pub const DEFAULT_CAPACITY: usize = 64;
-
 /// A node as written.
 #[derive(Debug, Clone)]
 pub struct RawNode {
@@ -92,13 +47,8 @@ pub struct RawNode {
     pub kind: Spanned<String>,
     /// The span of the `config` value, if given.
     pub config: Option<Range<usize>>,
-    /// Where a new `config` field would be inserted (`--set` on a node
-    /// without config): just before the node's closing parenthesis.
-    pub insert_config_at: usize,
     /// `restart: ..`.
     pub restart: RestartPolicy,
-    /// The whole node value.
-    pub span: Range<usize>,
 }
 
 /// One end of a link: `node.port`.
@@ -358,16 +308,13 @@ impl Reader {
                 );
             }
         }
-        let insert_config_at = value.span.end.saturating_sub(1);
         match (plugin, kind, ok) {
             (Some(plugin), Some(kind), true) => Some(RawNode {
                 name,
                 plugin,
                 kind,
                 config,
-                insert_config_at,
                 restart,
-                span: value.span.clone(),
             }),
             _ => None,
         }

@@ -11,7 +11,7 @@
 //! converter flushes what it holds, so an utterance's audio is complete
 //! before its `UtteranceEnd`; `Cancel` drops it instead.
 
-pub use crate::pipeline::AudioTarget;
+use crate::pipeline::AudioTarget;
 use hark_plugin_api::{
     abi_stable::std_types::{RArc, RVec},
     AudioFrame, ControlEvent, Message, MessageMeta, Payload,

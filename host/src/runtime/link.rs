@@ -17,7 +17,7 @@ use hark_plugin_api::{Message, Payload};
 use parking_lot::Mutex;
 
 use super::convert::AudioConverter;
-use crate::pipeline::{raw::QueuePolicy, AudioTarget};
+use crate::pipeline::{AudioTarget, QueuePolicy};
 
 /// Counters of one link, shared between its two ends and the report.
 #[derive(Debug, Default)]

@@ -32,7 +32,7 @@ use super::{
 };
 use crate::{
     loader::Plugin,
-    pipeline::{raw::RestartPolicy, NodeSpec},
+    pipeline::{NodeSpec, RestartPolicy},
 };
 
 /// A plugin node owned by the host; shut down exactly once.
@@ -362,3 +362,6 @@ fn record(c: &mut Counters, started: Option<Instant>) {
         h.saturating_record(t.elapsed().as_nanos().max(1) as u64);
     }
 }
+
+#[cfg(test)]
+mod tests;
