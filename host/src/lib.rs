@@ -19,12 +19,13 @@
 //! - [`eval`]: `hark eval`, a pipeline scored on labelled recordings.
 //! - [`cli`]: the `hark` command line.
 
-pub mod bench;
 pub mod catalog;
 pub mod cli;
+pub mod devices;
 pub mod dirs;
 pub mod eval;
 pub mod inference;
 pub mod loader;
 pub mod pipeline;
 pub mod runtime;
+pub mod whisper_ggml;

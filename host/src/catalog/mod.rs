@@ -9,7 +9,6 @@
 //! is left alone.
 
 mod fetch;
-pub mod whisper_ggml;
 
 use std::path::{Path, PathBuf};
 

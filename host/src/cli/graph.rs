@@ -1,12 +1,32 @@
 //! `hark graph`: a validated pipeline as Graphviz or Mermaid text.
 
-use std::fmt::Write;
+use std::{fmt::Write, path::Path};
 
-use super::GraphFormat;
-use crate::pipeline::{Pipeline, QueuePolicy};
+use super::{load_pipeline, GraphFormat};
+use crate::{
+    loader::PluginSet,
+    pipeline::{Pipeline, QueuePolicy},
+};
+
+/// Validates `file` and prints it as a graph; returns the exit code.
+pub fn main(
+    file: &Path,
+    set: Vec<String>,
+    format: GraphFormat,
+    plugins: &PluginSet,
+    color: bool,
+) -> i32 {
+    match load_pipeline(file, set, plugins, color) {
+        Ok(p) => {
+            print!("{}", render(&p, format));
+            0
+        }
+        Err(code) => code,
+    }
+}
 
 /// Renders `pipeline` in `format`.
-pub fn render(pipeline: &Pipeline, format: GraphFormat) -> String {
+fn render(pipeline: &Pipeline, format: GraphFormat) -> String {
     match format {
         GraphFormat::Dot => dot(pipeline),
         GraphFormat::Mermaid => mermaid(pipeline),

