@@ -117,13 +117,13 @@ fn formats(d: &cpal::Device, input: bool) -> Vec<String> {
 }
 
 /// Sends fd 2 to /dev/null while alive (on Unix; a no-op elsewhere).
-pub struct QuietStderr {
+struct QuietStderr {
     #[cfg(unix)]
     saved: Option<i32>,
 }
 
 impl QuietStderr {
-    pub fn new() -> QuietStderr {
+    fn new() -> QuietStderr {
         #[cfg(unix)]
         {
             // SAFETY: plain fd calls; failures leave stderr as it was.

@@ -12,9 +12,10 @@
 //! channels where an input port asks for a format (see `hark check`).
 
 mod device;
-pub mod endpoints;
 pub mod gain;
+pub mod input;
 pub mod microphone;
+pub mod output;
 pub mod speaker;
 pub mod wav_reader;
 pub mod wav_writer;
@@ -27,7 +28,7 @@ hark_sdk::export_plugin! {
         gain::Gain,
         microphone::Microphone,
         speaker::Speaker,
-        endpoints::Input,
-        endpoints::Output,
+        input::Input,
+        output::Output,
     ],
 }

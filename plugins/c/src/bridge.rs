@@ -1,4 +1,5 @@
-//! The three kinds (one per role) and the node that runs a C kind.
+//! The settings and the node the three kinds share: calls into the C
+//! library through its function table.
 
 use std::{
     collections::BTreeMap,
@@ -82,53 +83,6 @@ fn setting_text(value: &ron::Value) -> Result<CString, String> {
     CString::new(text).map_err(|_| "contains a NUL character".to_string())
 }
 
-/// `kind: "source"`: a C source (output `out`).
-pub struct Source;
-/// `kind: "transform"`: a C transform (input `in`, output `out`).
-pub struct Transform;
-/// `kind: "sink"`: a C sink (input `in`).
-pub struct Sink;
-
-impl NodeKind for Source {
-    type Settings = CSettings;
-    type Instance = CNode;
-    fn spec() -> KindSpec {
-        KindSpec::source("source", "Runs a source written in C")
-            .output(Port::any("out").doc("text or audio, as the C node emits"))
-    }
-    fn create(settings: CSettings, ctx: &Context) -> Result<CNode, Error> {
-        CNode::create(ffi::ROLE_SOURCE, settings, ctx)
-    }
-}
-
-impl NodeKind for Transform {
-    type Settings = CSettings;
-    type Instance = CNode;
-    fn spec() -> KindSpec {
-        KindSpec::transform("transform", "Runs a transform written in C")
-            .input(
-                Port::any("in").doc("text and audio go to the C node; other messages pass through"),
-            )
-            .output(Port::any("out").doc("what the C node emits, and the messages passed through"))
-    }
-    fn create(settings: CSettings, ctx: &Context) -> Result<CNode, Error> {
-        CNode::create(ffi::ROLE_TRANSFORM, settings, ctx)
-    }
-}
-
-impl NodeKind for Sink {
-    type Settings = CSettings;
-    type Instance = CNode;
-    fn spec() -> KindSpec {
-        KindSpec::sink("sink", "Runs a sink written in C").input(
-            Port::any("in").doc("text and audio go to the C node; other messages are dropped"),
-        )
-    }
-    fn create(settings: CSettings, ctx: &Context) -> Result<CNode, Error> {
-        CNode::create(ffi::ROLE_SINK, settings, ctx)
-    }
-}
-
 static HOST_API: HarkHostApi = HarkHostApi {
     abi_version: ffi::ABI_VERSION,
     size: std::mem::size_of::<HarkHostApi>() as u32,
@@ -168,7 +122,7 @@ pub struct CNode {
 unsafe impl Send for CNode {}
 
 impl CNode {
-    fn create(role: u32, settings: CSettings, ctx: &Context) -> Result<CNode, Error> {
+    pub(crate) fn create(role: u32, settings: CSettings, ctx: &Context) -> Result<CNode, Error> {
         let library = library::load(Path::new(&settings.library)).map_err(Error::config)?;
         let kind = library.kind(&settings.node).map_err(Error::config)?;
         if kind.role != role {

@@ -13,16 +13,24 @@
 //!
 //! - `ffi`: the header's types, mirrored (`#[repr(C)]`).
 //! - `library`: loading a library once per process and checking it.
-//! - `bridge`: the three kinds, their settings, and the node that calls
-//!   the C functions.
+//! - `source`, `transform`, `sink`: the three kinds, one per role.
+//! - `bridge`: their settings, and the node they share, which calls the C
+//!   functions.
 
 mod bridge;
 mod ffi;
 mod library;
 
-pub use bridge::{CSettings, Sink, Source, Transform};
+pub mod sink;
+pub mod source;
+pub mod transform;
+
+pub use bridge::CSettings;
+pub use sink::Sink;
+pub use source::Source;
+pub use transform::Transform;
 
 hark_sdk::export_plugin! {
     name: "c",
-    kinds: [bridge::Source, bridge::Transform, bridge::Sink],
+    kinds: [source::Source, transform::Transform, sink::Sink],
 }

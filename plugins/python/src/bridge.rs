@@ -1,4 +1,5 @@
-//! The three kinds (one per role) and the node that calls a Python object.
+//! The settings and the node the three kinds share: a Python class
+//! instance, called with the GIL held.
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -59,62 +60,12 @@ impl Settings for PySettings {
     }
 }
 
-/// `kind: "source"`: a Python source (output `out`).
-pub struct Source;
-/// `kind: "transform"`: a Python transform (input `in`, output `out`).
-pub struct Transform;
-/// `kind: "sink"`: a Python sink (input `in`).
-pub struct Sink;
-
+/// Which of the three kinds a node is.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Role {
+pub(crate) enum Role {
     Source,
     Transform,
     Sink,
-}
-
-impl NodeKind for Source {
-    type Settings = PySettings;
-    type Instance = PyNode;
-    fn spec() -> KindSpec {
-        KindSpec::source("source", "Runs a Python class's produce() as a source")
-            .output(Port::any("out").doc("what produce() returns"))
-    }
-    fn create(settings: PySettings, _ctx: &Context) -> Result<PyNode, Error> {
-        PyNode::create(Role::Source, settings)
-    }
-}
-
-impl NodeKind for Transform {
-    type Settings = PySettings;
-    type Instance = PyNode;
-    fn spec() -> KindSpec {
-        KindSpec::transform(
-            "transform",
-            "Runs a Python class's on_message() as a transform",
-        )
-        .input(
-            Port::any("in").doc(
-                "text, audio, intents and values go to on_message(); control events pass through",
-            ),
-        )
-        .output(Port::any("out").doc("what on_message() and flush() return, and control events"))
-    }
-    fn create(settings: PySettings, _ctx: &Context) -> Result<PyNode, Error> {
-        PyNode::create(Role::Transform, settings)
-    }
-}
-
-impl NodeKind for Sink {
-    type Settings = PySettings;
-    type Instance = PyNode;
-    fn spec() -> KindSpec {
-        KindSpec::sink("sink", "Runs a Python class's on_message() as a sink")
-            .input(Port::any("in").doc("text, audio, intents and values go to on_message()"))
-    }
-    fn create(settings: PySettings, _ctx: &Context) -> Result<PyNode, Error> {
-        PyNode::create(Role::Sink, settings)
-    }
 }
 
 /// A running Python node: an instance of the script's class.
@@ -125,7 +76,7 @@ pub struct PyNode {
 }
 
 impl PyNode {
-    fn create(role: Role, settings: PySettings) -> Result<PyNode, Error> {
+    pub(crate) fn create(role: Role, settings: PySettings) -> Result<PyNode, Error> {
         interpreter::start();
         let class_name = settings.class.clone();
         let needed = if role == Role::Source {

@@ -15,15 +15,23 @@
 //!
 //! - `interpreter`: starting CPython, the `hark` module, loading scripts.
 //! - `convert`: messages to Python values and back.
-//! - `bridge`: the three kinds and the node.
+//! - `source`, `transform`, `sink`: the three kinds, one per role.
+//! - `bridge`: the settings and the node they share.
 
 mod bridge;
 mod convert;
 mod interpreter;
 
-pub use bridge::{PySettings, Sink, Source, Transform};
+pub mod sink;
+pub mod source;
+pub mod transform;
+
+pub use bridge::PySettings;
+pub use sink::Sink;
+pub use source::Source;
+pub use transform::Transform;
 
 hark_sdk::export_plugin! {
     name: "python",
-    kinds: [bridge::Source, bridge::Transform, bridge::Sink],
+    kinds: [source::Source, transform::Transform, sink::Sink],
 }

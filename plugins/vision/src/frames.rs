@@ -1,6 +1,9 @@
 //! Between files, `image` buffers and the ABI's [`ImageFrame`].
 
-use std::path::Path;
+use std::{
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
 
 use hark_sdk::{api::ImageFrame, prelude::*, PixelFormat};
 use image::RgbImage;
@@ -74,6 +77,26 @@ pub fn to_rgb(frame: &ImageFrame) -> Result<RgbImage, Error> {
     };
     RgbImage::from_raw(frame.width, frame.height, rgb)
         .ok_or_else(|| Error::failed("an image message's pixels do not fill it"))
+}
+
+/// The images in `dir`, oldest first (by modification time).
+pub(crate) fn images_by_age(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::failed(format!("cannot list {}: {e}", dir.display())))?;
+    let mut images: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| is_image_file(p) && p.is_file())
+        .map(|p| {
+            let modified = p
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            (modified, p)
+        })
+        .collect();
+    images.sort();
+    Ok(images.into_iter().map(|(_, p)| p).collect())
 }
 
 #[cfg(test)]

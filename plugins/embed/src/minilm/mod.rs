@@ -9,6 +9,11 @@
 //! their dot product). The encoder runs in the node on the host's
 //! kernels; `format` picks how its linear layers are quantized.
 
+mod imp;
+
+pub use imp::MiniLmNode;
+use imp::*;
+
 use std::path::PathBuf;
 
 use hark_sdk::{
@@ -43,8 +48,6 @@ impl Default for MiniLmSettings {
     }
 }
 
-const FORMATS: [&str; 4] = ["q8_0", "q4_0", "i8row", "f32"];
-
 impl Settings for MiniLmSettings {
     fn fields() -> Vec<Field> {
         vec![
@@ -71,32 +74,6 @@ impl Settings for MiniLmSettings {
             ));
         }
         Ok(())
-    }
-}
-
-impl MiniLmSettings {
-    fn weight_format(&self) -> WeightFormat {
-        match self.format.as_str() {
-            "q4_0" => WeightFormat::Q4_0,
-            "i8row" => WeightFormat::I8Row,
-            "f32" => WeightFormat::F32,
-            _ => WeightFormat::Q8_0,
-        }
-    }
-}
-
-/// A running `minilm` node.
-pub struct MiniLmNode {
-    tokenizer: Tokenizer,
-    encoder: Encoder,
-    max_tokens: usize,
-}
-
-impl MiniLmNode {
-    /// The embedding of `text`.
-    pub fn embed(&self, text: &str) -> Result<Vec<f32>, Error> {
-        let max = self.max_tokens.min(self.encoder.max_positions());
-        self.encoder.embed(&self.tokenizer.encode(text, max))
     }
 }
 
@@ -143,22 +120,5 @@ impl NodeKind for MiniLm {
             encoder,
             max_tokens: settings.max_tokens as usize,
         })
-    }
-}
-
-impl Node for MiniLmNode {
-    fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
-        let Payload::Text(text) = &message.payload else {
-            return Ok(());
-        };
-        let embedding = self.embed(&text.text)?;
-        let value = value_map([
-            ("text", Value::Str(text.text.clone())),
-            (
-                "embedding",
-                Value::List(embedding.iter().map(|&v| Value::Float(v.into())).collect()),
-            ),
-        ]);
-        out.emit(0, Message::new(message.meta, Payload::Value(value)))
     }
 }

@@ -80,7 +80,7 @@ pub(super) fn viterbi(
     }
     let valid = |prev: Option<usize>, cur: usize| match bio(cur) {
         Bio::Inside(s) => {
-            matches!(prev.map(|p| bio(p)), Some(Bio::Begin(p) | Bio::Inside(p)) if p == s)
+            matches!(prev.map(bio), Some(Bio::Begin(p) | Bio::Inside(p)) if p == s)
         }
         _ => true,
     };

@@ -20,6 +20,11 @@
 //! "wake": (plugin: "vad", kind: "wakeword", config: (threshold: 0.5, listen_ms: 6000)),
 //! ```
 
+mod imp;
+
+pub use imp::WakeWordNode;
+use imp::*;
+
 use std::{collections::VecDeque, path::PathBuf};
 
 use hark_sdk::{
@@ -84,34 +89,6 @@ impl Settings for WakeWordSettings {
     }
 }
 
-/// Samples per step (80 ms at 16 kHz).
-const CHUNK: usize = 1280;
-/// Samples of context before each step, for the mel frames at its start.
-const CONTEXT: usize = 480;
-/// Mel frames per embedding.
-const MEL_WINDOW: usize = 76;
-/// Embeddings per wake word score.
-const EMBEDDINGS: usize = 16;
-const MEL_BANDS: usize = 32;
-const EMBEDDING: usize = 96;
-
-/// A running `wakeword` node.
-pub struct WakeWordNode {
-    mel: Model,
-    embed: Model,
-    wake: Model,
-    threshold: f32,
-    listen_samples: usize,
-    /// Samples not yet stepped, with `CONTEXT` before them.
-    raw: Vec<f32>,
-    mels: VecDeque<[f32; MEL_BANDS]>,
-    embeddings: VecDeque<Vec<f32>>,
-    /// Samples still to let through.
-    open_for: usize,
-    ctx: Context,
-    last_score: f32,
-}
-
 impl NodeKind for WakeWord {
     type Settings = WakeWordSettings;
     type Instance = WakeWordNode;
@@ -159,110 +136,5 @@ impl NodeKind for WakeWord {
             ctx: *ctx,
             last_score: 0.0,
         })
-    }
-}
-
-fn first_f32(outputs: &[Tensor], what: &str) -> Result<Vec<f32>, Error> {
-    outputs
-        .first()
-        .and_then(|t| t.as_f32())
-        .map(<[f32]>::to_vec)
-        .ok_or_else(|| Error::failed(format!("the {what} model gave no f32 output")))
-}
-
-impl WakeWordNode {
-    /// One 80 ms step: mel frames, an embedding, a score.
-    fn step(&mut self) -> Result<Option<f32>, Error> {
-        // openWakeWord feeds int16-scaled samples.
-        let x: Vec<f32> = self.raw[..CHUNK + CONTEXT]
-            .iter()
-            .map(|s| s * 32768.0)
-            .collect();
-        self.raw.drain(..CHUNK);
-        let frames = first_f32(
-            &self.mel.run(vec![Tensor::f32(&[1, CHUNK + CONTEXT], x)])?,
-            "melspectrogram",
-        )?;
-        for frame in frames.chunks_exact(MEL_BANDS) {
-            let mut f = [0.0; MEL_BANDS];
-            for (o, v) in f.iter_mut().zip(frame) {
-                *o = v / 10.0 + 2.0;
-            }
-            self.mels.push_back(f);
-        }
-        while self.mels.len() > MEL_WINDOW {
-            self.mels.pop_front();
-        }
-        if self.mels.len() < MEL_WINDOW {
-            return Ok(None);
-        }
-        let window: Vec<f32> = self.mels.iter().flatten().copied().collect();
-        let embedding = first_f32(
-            &self
-                .embed
-                .run(vec![Tensor::f32(&[1, MEL_WINDOW, MEL_BANDS, 1], window)])?,
-            "embedding",
-        )?;
-        if embedding.len() != EMBEDDING {
-            return Err(Error::failed(format!(
-                "the embedding model gave {} values, not {EMBEDDING}",
-                embedding.len()
-            )));
-        }
-        self.embeddings.push_back(embedding);
-        if self.embeddings.len() > EMBEDDINGS {
-            self.embeddings.pop_front();
-        }
-        if self.embeddings.len() < EMBEDDINGS {
-            return Ok(None);
-        }
-        let features: Vec<f32> = self.embeddings.iter().flatten().copied().collect();
-        let score = first_f32(
-            &self
-                .wake
-                .run(vec![Tensor::f32(&[1, EMBEDDINGS, EMBEDDING], features)])?,
-            "wake word",
-        )?;
-        Ok(score.first().copied())
-    }
-}
-
-impl Node for WakeWordNode {
-    fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
-        let Payload::Audio(frame) = &message.payload else {
-            return out.emit(0, message);
-        };
-        // Audio passes while the gate is open (what is left of it).
-        if self.open_for > 0 {
-            let n = frame.samples.len().min(self.open_for);
-            self.open_for -= n;
-            let passed = if n == frame.samples.len() {
-                message.clone()
-            } else {
-                audio_message(
-                    message.meta,
-                    frame.sample_rate,
-                    1,
-                    frame.samples[..n].to_vec(),
-                )
-            };
-            out.emit(0, passed)?;
-        }
-        self.raw.extend_from_slice(&frame.samples);
-        while self.raw.len() >= CHUNK + CONTEXT {
-            if let Some(score) = self.step()? {
-                self.last_score = score;
-                if score >= self.threshold && self.open_for == 0 {
-                    self.ctx
-                        .info(&format!("wake word heard (score {score:.3})"));
-                    self.ctx.counter_add("wakes", 1);
-                    let wake = Message::new(message.meta, Payload::Control(ControlEvent::Wake));
-                    out.emit(1, wake)?;
-                    self.open_for = self.listen_samples;
-                }
-            }
-        }
-        self.ctx.gauge_set("score", self.last_score as f64);
-        Ok(())
     }
 }

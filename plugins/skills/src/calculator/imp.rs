@@ -1,39 +1,13 @@
-//! `calculator`: arithmetic and unit conversion.
-//!
-//! | intent           | slots                                   | reply                        |
-//! |------------------|-----------------------------------------|------------------------------|
-//! | `math.calculate` | `a`, `operator` (`+ - * /`), `b`        | "12 times 7 is 84."          |
-//! | `units.convert`  | `value`, `from`, `to` (unit codes below) | "10 kilometers is 6.214 miles." |
-//!
-//! Units: length `mm cm m km in ft yd mi`, mass `g kg oz lb`, volume
-//! `ml l cup gal`, temperature `c f k`.
+//! What `calculator` does with a request.
 
-use hark_sdk::{api::IntentMessage, prelude::*};
-
-use crate::chain::{self, skill_spec, Reply, Skill, SkillNode};
-
-/// The `calculator` kind.
-pub struct Calculator;
+use super::*;
 
 /// A running `calculator` skill.
 pub struct CalculatorSkill;
 
-impl NodeKind for Calculator {
-    type Settings = NoSettings;
-    type Instance = SkillNode<CalculatorSkill>;
-
-    fn spec() -> KindSpec {
-        skill_spec("calculator", "Skill: arithmetic and unit conversion")
-    }
-
-    fn create(_: NoSettings, _: &Context) -> Result<Self::Instance, Error> {
-        Ok(SkillNode::new(CalculatorSkill))
-    }
-}
-
 /// Unit code, dimension, singular, plural, factor to the dimension's
 /// base unit (temperatures are converted apart).
-const UNITS: [(&str, &str, &str, &str, f64); 19] = [
+pub(super) const UNITS: [(&str, &str, &str, &str, f64); 19] = [
     ("mm", "length", "millimeter", "millimeters", 0.001),
     ("cm", "length", "centimeter", "centimeters", 0.01),
     ("m", "length", "meter", "meters", 1.0),
@@ -61,13 +35,13 @@ const UNITS: [(&str, &str, &str, &str, f64); 19] = [
     ("k", "temperature", "kelvin", "kelvins", 1.0),
 ];
 
-fn unit(
+pub(super) fn unit(
     code: &str,
 ) -> Option<&'static (&'static str, &'static str, &'static str, &'static str, f64)> {
     UNITS.iter().find(|u| u.0 == code)
 }
 
-fn named(value: f64, code: &str) -> String {
+pub(super) fn named(value: f64, code: &str) -> String {
     let u = unit(code).map_or((code, code), |u| (u.2, u.3));
     let name = if value == 1.0 { u.0 } else { u.1 };
     format!("{} {name}", chain::number(value))
@@ -122,15 +96,15 @@ impl Skill for CalculatorSkill {
     }
 }
 
-fn plural(code: &str) -> &str {
+pub(super) fn plural(code: &str) -> &str {
     unit(code).map_or(code, |u| u.3)
 }
 
-fn round(v: f64) -> f64 {
+pub(super) fn round(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-fn calculate(a: f64, op: &str, b: f64) -> String {
+pub(super) fn calculate(a: f64, op: &str, b: f64) -> String {
     let (result, word) = match op {
         "+" => (a + b, "plus"),
         "-" => (a - b, "minus"),
@@ -145,21 +119,4 @@ fn calculate(a: f64, op: &str, b: f64) -> String {
         chain::number(b),
         chain::number(round(result))
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn arithmetic_and_units() {
-        assert_eq!(calculate(12.0, "*", 7.0), "12 times 7 is 84.");
-        assert_eq!(calculate(1.0, "/", 3.0), "1 divided by 3 is 0.333.");
-        assert_eq!(calculate(1.0, "/", 0.0), "I can't divide by zero.");
-        assert!((convert(10.0, "km", "mi").unwrap() - 6.2137).abs() < 1e-3);
-        assert!((convert(100.0, "c", "f").unwrap() - 212.0).abs() < 1e-9);
-        assert_eq!(convert(1.0, "kg", "m"), None);
-        assert_eq!(named(1.0, "ft"), "1 foot");
-        assert_eq!(named(2.0, "ft"), "2 feet");
-    }
 }

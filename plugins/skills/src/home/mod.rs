@@ -1,0 +1,212 @@
+//! `home`: lights and switches, controlled over MQTT.
+//!
+//! ```ron
+//! "home": (plugin: "skills", kind: "home", config: (
+//!     broker: "localhost:1883",
+//!     topic_prefix: "hark/home",
+//!     devices: [
+//!         (id: "living_room_lamp", name: "living room lamp", dimmable: true),
+//!         (id: "kitchen_lights", name: "kitchen lights", dimmable: true),
+//!         (id: "fan", name: "fan"),
+//!     ],
+//! )),
+//! ```
+//!
+//! | intent           | slots                      | reply                                    |
+//! |------------------|----------------------------|------------------------------------------|
+//! | `home.turn_on`   | `device`                   | "Turning on the living room lamp."       |
+//! | `home.turn_off`  | `device`                   | "Turning off the living room lamp."      |
+//! | `home.set_level` | `device`, `level` (0..100) | "Setting the kitchen lights to 50 percent." |
+//! | `home.state`     | `device`                   | "The kitchen lights are on at 50 percent." |
+//!
+//! **Topics.** A command goes to `<prefix>/<id>/set` as JSON
+//! (`{"state":"ON"}`, `{"state":"ON","brightness":50}`), QoS 1; the
+//! device's state is published, retained, to `<prefix>/<id>/state`
+//! (`{"state":"ON","brightness":50}`). The skill subscribes to
+//! `<prefix>/+/state`, so it remembers states across restarts (the
+//! broker keeps retained messages) and sees changes made by others.
+//! Without a broker the skill still answers, saying it cannot reach it.
+
+mod imp;
+
+use imp::*;
+pub use imp::{Device, DeviceState, HomeSkill};
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use hark_sdk::{api::IntentMessage, prelude::*, ConfigIssue};
+use parking_lot::Mutex;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde_json::json;
+
+use crate::chain::{self, skill_spec, Reply, Skill, SkillNode};
+
+/// The `home` kind.
+pub struct Home;
+
+/// Settings of `home`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HomeSettings {
+    /// MQTT broker, `host:port`.
+    pub broker: String,
+    /// Topic prefix.
+    pub topic_prefix: String,
+    /// The devices.
+    pub devices: Vec<Device>,
+    /// How long a command waits for the first connection, in ms.
+    pub connect_timeout_ms: u32,
+}
+
+impl Default for HomeSettings {
+    fn default() -> Self {
+        HomeSettings {
+            broker: "localhost:1883".into(),
+            topic_prefix: "hark/home".into(),
+            devices: Vec::new(),
+            connect_timeout_ms: 2000,
+        }
+    }
+}
+
+impl Settings for HomeSettings {
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::string("broker", "MQTT broker, host:port"),
+            Field::string(
+                "topic_prefix",
+                "commands go to PREFIX/ID/set, states to PREFIX/ID/state (retained)",
+            ),
+            Field::ron(
+                "devices",
+                "[(id: String, name: String, dimmable: bool)]",
+                "the devices, by topic id and spoken name",
+            ),
+            Field::integer(
+                "connect_timeout_ms",
+                "u32",
+                "how long a command waits for the first connection",
+            ),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), ConfigIssue> {
+        parse_broker(&self.broker).map_err(|e| ConfigIssue::field("broker", e))?;
+        for d in &self.devices {
+            if d.id.is_empty() || d.id.contains(['/', '+', '#']) {
+                return Err(ConfigIssue::field(
+                    "devices",
+                    format!("device id `{}` cannot be an MQTT topic segment", d.id),
+                )
+                .with_hint("use letters, digits and underscores"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl NodeKind for Home {
+    type Settings = HomeSettings;
+    type Instance = SkillNode<HomeSkill>;
+
+    fn spec() -> KindSpec {
+        skill_spec(
+            "home",
+            "Skill: lights and switches over MQTT (states remembered)",
+        )
+    }
+
+    fn create(settings: HomeSettings, ctx: &Context) -> Result<Self::Instance, Error> {
+        let (host, port) = parse_broker(&settings.broker).map_err(Error::config)?;
+        let mut options = MqttOptions::new(format!("hark-{}", std::process::id()), host, port);
+        options.set_keep_alive(Duration::from_secs(10));
+        let (client, mut connection) = Client::new(options, 64);
+        let connected = Arc::new(AtomicBool::new(false));
+        let states: Arc<Mutex<HashMap<String, DeviceState>>> = Arc::default();
+        let prefix = settings.topic_prefix.clone();
+        client
+            .subscribe(format!("{prefix}/+/state"), QoS::AtLeastOnce)
+            .map_err(|e| Error::failed(format!("MQTT: {e}")))?;
+        let (thread_connected, thread_states, broker, ctx) = (
+            connected.clone(),
+            states.clone(),
+            settings.broker.clone(),
+            *ctx,
+        );
+        std::thread::Builder::new()
+            .name("hark-mqtt".into())
+            .spawn(move || {
+                let mut warned = false;
+                for event in connection.iter() {
+                    match event {
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            thread_connected.store(true, Ordering::SeqCst);
+                            ctx.info(&format!("connected to the MQTT broker at {broker}"));
+                            warned = false;
+                        }
+                        Ok(Event::Incoming(Packet::Publish(p))) => {
+                            if let Some((id, state)) = parse_state(&prefix, &p.topic, &p.payload) {
+                                thread_states.lock().insert(id, state);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            thread_connected.store(false, Ordering::SeqCst);
+                            if !warned {
+                                ctx.warn(&format!(
+                                    "MQTT broker at {broker}: {e}; retrying every second"
+                                ));
+                                warned = true;
+                            }
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                }
+            })
+            .map_err(|e| Error::failed(format!("cannot start the MQTT thread: {e}")))?;
+        Ok(SkillNode::new(HomeSkill {
+            settings,
+            client,
+            connected,
+            started: Instant::now(),
+            states,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_are_read_from_their_topic() {
+        let s = parse_state(
+            "hark/home",
+            "hark/home/lamp/state",
+            br#"{"state":"ON","brightness":40}"#,
+        );
+        assert_eq!(
+            s,
+            Some((
+                "lamp".into(),
+                DeviceState {
+                    on: true,
+                    level: 40
+                }
+            ))
+        );
+        assert_eq!(parse_state("hark/home", "other/lamp/state", b"{}"), None);
+        assert_eq!(
+            parse_broker("localhost:1883").unwrap(),
+            ("localhost".into(), 1883)
+        );
+        assert!(parse_broker("localhost").is_err());
+    }
+}
