@@ -179,3 +179,92 @@ fn excluded_fixtures_build_dependencies_like_the_workspace() {
         assert_eq!(dependency_profile(&read(fixture)), workspace, "{fixture}");
     }
 }
+
+/// Every first-party plugin has the shape docs/plugin-guide.md describes
+/// ("The shape of a plugin"): `src/lib.rs` declares modules and exports;
+/// each kind listed in `export_plugin!` lives in `src/<kind>/`, whose
+/// `mod.rs` implements `NodeKind` and whose `imp.rs` holds the running
+/// node, unless the kind runs a node the plugin's kinds share (named in a
+/// plugin-level module).
+#[test]
+fn every_plugin_has_the_documented_shape() {
+    let root = workspace_root();
+    let mut problems = Vec::new();
+    let mut kinds_seen = 0;
+    for entry in std::fs::read_dir(root.join("plugins")).unwrap().flatten() {
+        let src = entry.path().join("src");
+        let Ok(lib) = std::fs::read_to_string(src.join("lib.rs")) else {
+            continue;
+        };
+        let plugin = entry.file_name().to_string_lossy().into_owned();
+        for forbidden in ["impl NodeKind for", "impl Node for"] {
+            if lib.contains(forbidden) {
+                problems.push(format!(
+                    "{plugin}: src/lib.rs has `{forbidden}`: kinds live in src/<kind>/"
+                ));
+            }
+        }
+        let Some(list) = lib
+            .split("kinds: [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+        else {
+            problems.push(format!(
+                "{plugin}: src/lib.rs has no `export_plugin!` kinds list"
+            ));
+            continue;
+        };
+        for kind in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+            kinds_seen += 1;
+            let Some((module, marker)) = kind.split_once("::") else {
+                problems.push(format!("{plugin}: `{kind}` is not `<kind module>::<Type>`"));
+                continue;
+            };
+            let dir = src.join(module);
+            let Ok(declaration) = std::fs::read_to_string(dir.join("mod.rs")) else {
+                problems.push(format!("{plugin}: no src/{module}/mod.rs for `{kind}`"));
+                continue;
+            };
+            if !declaration.contains(&format!("impl NodeKind for {marker} ")) {
+                problems.push(format!(
+                    "{plugin}: src/{module}/mod.rs does not implement NodeKind for {marker}"
+                ));
+            }
+            if declaration.contains("impl Node for") {
+                problems.push(format!(
+                    "{plugin}: src/{module}/mod.rs runs a node: that goes in imp.rs"
+                ));
+            }
+            if dir.join("imp.rs").exists() {
+                continue;
+            }
+            // No imp.rs: the node must be one the plugin's kinds share.
+            let instance = declaration
+                .split("type Instance = ")
+                .nth(1)
+                .and_then(|rest| rest.split([';', '<']).next())
+                .unwrap_or("?")
+                .trim()
+                .to_string();
+            let shared = std::fs::read_dir(&src).unwrap().flatten().any(|f| {
+                f.path().extension().is_some_and(|e| e == "rs")
+                    && std::fs::read_to_string(f.path())
+                        .is_ok_and(|t| t.contains(&format!("pub struct {instance} ")))
+            });
+            if !shared {
+                problems.push(format!(
+                    "{plugin}: src/{module}/ has no imp.rs, and its node `{instance}` is not one the plugin's kinds share"
+                ));
+            }
+        }
+    }
+    assert!(
+        kinds_seen >= 30,
+        "only {kinds_seen} kinds found: is the parsing right?"
+    );
+    assert!(
+        problems.is_empty(),
+        "plugins out of shape:\n{}",
+        problems.join("\n")
+    );
+}

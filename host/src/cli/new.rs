@@ -75,12 +75,16 @@ const COMMON: [TemplateFile; 4] = [
     ),
 ];
 
-fn role_files(role: Role) -> [TemplateFile; 3] {
+fn role_files(role: Role) -> [TemplateFile; 4] {
     match role {
         Role::Source => [
             (
-                "src/node.rs",
-                include_str!("../../../sdk/template/source/node.rs.in"),
+                "src/{{crate}}/mod.rs",
+                include_str!("../../../sdk/template/source/mod.rs.in"),
+            ),
+            (
+                "src/{{crate}}/imp.rs",
+                include_str!("../../../sdk/template/source/imp.rs.in"),
             ),
             (
                 "tests/node.rs",
@@ -93,8 +97,12 @@ fn role_files(role: Role) -> [TemplateFile; 3] {
         ],
         Role::Transform => [
             (
-                "src/node.rs",
-                include_str!("../../../sdk/template/transform/node.rs.in"),
+                "src/{{crate}}/mod.rs",
+                include_str!("../../../sdk/template/transform/mod.rs.in"),
+            ),
+            (
+                "src/{{crate}}/imp.rs",
+                include_str!("../../../sdk/template/transform/imp.rs.in"),
             ),
             (
                 "tests/node.rs",
@@ -107,8 +115,12 @@ fn role_files(role: Role) -> [TemplateFile; 3] {
         ],
         Role::Sink => [
             (
-                "src/node.rs",
-                include_str!("../../../sdk/template/sink/node.rs.in"),
+                "src/{{crate}}/mod.rs",
+                include_str!("../../../sdk/template/sink/mod.rs.in"),
+            ),
+            (
+                "src/{{crate}}/imp.rs",
+                include_str!("../../../sdk/template/sink/imp.rs.in"),
             ),
             (
                 "tests/node.rs",
@@ -234,14 +246,17 @@ pub fn new_plugin(
             .and_then(|()| std::fs::write(&path, text))
             .map_err(|e| NewError::new(format!("writing {}: {e}", path.display())))
     };
-    for (relative, template) in COMMON.iter().chain(role_files(role).iter()) {
-        let text = values
+    let fill = |template: &str| {
+        values
             .iter()
             .fold(template.to_string(), |text, (key, value)| {
                 text.replace(key, value)
-            });
+            })
+    };
+    for (relative, template) in COMMON.iter().chain(role_files(role).iter()) {
+        let (relative, text) = (fill(relative), fill(template));
         debug_assert!(!text.contains("{{"), "{relative}: a placeholder is left");
-        write(relative, &text)?;
+        write(&relative, &text)?;
     }
     // Start from the host's lockfile: the same versions of abi_stable and
     // the rest as the host (cargo drops what the plugin does not use).
@@ -349,7 +364,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let node = std::fs::read_to_string(created.join("src/node.rs")).unwrap();
+        let node = std::fs::read_to_string(created.join("src/probe_echo/mod.rs")).unwrap();
         assert!(node.contains("pub struct ProbeEcho;"), "{node}");
         let manifest = std::fs::read_to_string(created.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"probe_echo\""), "{manifest}");
@@ -361,7 +376,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let created =
                 new_plugin("word-count", role, Some(&dir.path().join("wc")), None).unwrap();
-            let node = std::fs::read_to_string(created.join("src/node.rs")).unwrap();
+            let node = std::fs::read_to_string(created.join("src/word_count/mod.rs")).unwrap();
             assert!(node.contains("pub struct WordCount;"));
             let manifest = std::fs::read_to_string(created.join("Cargo.toml")).unwrap();
             assert!(manifest.contains("name = \"word-count\""));
@@ -370,7 +385,8 @@ mod tests {
                 "Cargo.toml",
                 "README.md",
                 "src/lib.rs",
-                "src/node.rs",
+                "src/word_count/mod.rs",
+                "src/word_count/imp.rs",
                 "tests/node.rs",
                 "pipeline.ron",
             ] {
