@@ -74,6 +74,7 @@ mod node;
 #[doc(hidden)]
 pub mod raw;
 mod settings;
+mod suggest;
 pub mod testing;
 
 pub use context::Context;
@@ -82,6 +83,7 @@ pub use kind::{Field, KindSpec, NodeKind, Port};
 pub use messages::{audio_message, text_message, value_field, value_map};
 pub use node::{Node, Outputs, Produce};
 pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
+pub use suggest::did_you_mean;
 
 /// The raw ABI contract, for what the safe layer does not cover.
 pub use hark_plugin_api as api;

@@ -22,7 +22,7 @@ use hark_plugin_api::{
 };
 
 use crate::{
-    settings::{closest, default_values, parse_settings},
+    settings::{default_values, parse_settings},
     Context, Error, Node, NodeKind, Outputs, Produce, Settings,
 };
 
@@ -136,7 +136,7 @@ fn find_kind<'a>(info: &'a PluginInfo, kind: &str) -> Result<&'a KindEntry, Plug
                 PluginErrorKind::UnknownKind,
                 format!("plugin `{}` has no node kind `{kind}`", info.name),
             );
-            if let Some(best) = closest(kind, names) {
+            if let Some(best) = crate::did_you_mean(kind, names) {
                 e.hint = RString::from(format!("did you mean `{best}`?"));
             }
             e

@@ -83,7 +83,7 @@ pub fn parse_settings<S: Settings>(text: &str) -> Result<S, ConfigIssue> {
         if !fields.iter().any(|f| f.name == name) {
             let mut issue = ConfigIssue::whole(format!("unknown field `{name}`"));
             issue.position = Some(*name_at);
-            issue.hint = match closest(name, fields.iter().map(|f| f.name)) {
+            issue.hint = match crate::did_you_mean(name, fields.iter().map(|f| f.name)) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None if fields.is_empty() => "this node kind takes no configuration".into(),
                 None => format!(
@@ -175,6 +175,12 @@ struct FieldAt {
 /// Names and positions of the fields of the outermost RON struct in
 /// `text`. A light scan, not a parser: it skips strings, chars and
 /// comments and tracks nesting, which is all that locating needs.
+///
+/// The host has a full span-keeping RON reader (`host/src/pipeline/
+/// ron_spans.rs`) for pipeline files; this is not it on purpose: it must
+/// still find the fields of a config with a syntax error further on (to
+/// name the field at fault), where a parser stops, and it keeps a parser
+/// out of every plugin library.
 fn top_level_fields(text: &str) -> Vec<FieldAt> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let position = |byte: usize| -> (u32, u32) {
@@ -244,18 +250,6 @@ fn top_level_fields(text: &str) -> Vec<FieldAt> {
         i += 1;
     }
     found
-}
-
-/// The candidate closest to `name`, if close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }
 
 #[cfg(test)]

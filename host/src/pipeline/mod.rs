@@ -33,6 +33,10 @@ pub use model::{
 };
 pub use validate::check;
 
+/// Did-you-mean for names in pipeline files: the sdk's, so that the host
+/// and plugins suggest alike.
+pub(crate) use hark_sdk::did_you_mean as suggest;
+
 /// A pipeline file's text and the `--set` arguments applied to it.
 #[derive(Debug, Clone)]
 pub struct PipelineSource {
@@ -62,16 +66,4 @@ impl PipelineSource {
             set_args: &self.set_args,
         }
     }
-}
-
-/// The candidate closest to `name`, if it is a likely typo.
-pub(crate) fn suggest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (strsim::jaro_winkler(name, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
 }

@@ -9,6 +9,11 @@
 //! `None`), comments and `#![enable(..)]` attributes.
 //!
 //! It does no IO and knows nothing about pipelines.
+//!
+//! The sdk's `locate_field` scans configs with a light, tolerant scanner
+//! of its own rather than this reader: it must work on text with a syntax
+//! error further on, and stay out of plugin libraries (see
+//! `sdk/src/settings.rs`, `top_level_fields`).
 
 use std::ops::Range;
 

@@ -125,20 +125,23 @@ fn partial_transcripts_are_ignored_and_control_events_pass() {
     ));
 }
 
+/// Why `config` is refused (panics if it is accepted).
+fn refused(config: &str) -> String {
+    match Harness::new::<Intent>(config) {
+        Ok(_) => panic!("{config} was accepted"),
+        Err(e) => e.message.to_string(),
+    }
+}
+
 #[test]
 fn configs_without_a_source_of_intents_or_with_a_missing_file_are_refused() {
-    let e = Harness::new::<Intent>("()").err().expect("refused");
+    let message = refused("()");
     assert!(
-        e.message.contains("neither `templates` nor `model`"),
-        "{}",
-        e.message
+        message.contains("neither `templates` nor `model`"),
+        "{message}"
     );
-    let e = Harness::new::<Intent>(r#"(templates: "/no/such/intents.ron")"#)
-        .err()
-        .expect("refused");
-    assert!(e.message.contains("/no/such/intents.ron"), "{}", e.message);
-    let e = Harness::new::<Intent>(r#"(templates: "x.ron", threshold: 2.0)"#)
-        .err()
-        .expect("refused");
-    assert!(e.message.contains("threshold"), "{}", e.message);
+    let message = refused(r#"(templates: "/no/such/intents.ron")"#);
+    assert!(message.contains("/no/such/intents.ron"), "{message}");
+    let message = refused(r#"(templates: "x.ron", threshold: 2.0)"#);
+    assert!(message.contains("threshold"), "{message}");
 }
