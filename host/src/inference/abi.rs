@@ -13,7 +13,7 @@ use std::{
 };
 
 use anyhow::{bail, Result};
-use hark_inference::{ops, Activations, QuantFormat, QuantMatrix};
+use hark_kernels::{ops, Activations, QuantFormat, QuantMatrix};
 use hark_plugin_api::{
     abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,

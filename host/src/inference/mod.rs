@@ -1,5 +1,5 @@
 //! The shared inference core as the host lends it to plugins: the
-//! kernels of `hark-inference`, a model service (ONNX through tract) and
+//! kernels of `hark-kernels`, a model service (ONNX through tract) and
 //! memory-mapped weight files, behind [`hark_plugin_api::InferenceVTable`].
 //!
 //! - [`core`]: the process-wide kernel choice (`HARK_KERNELS`) and thread
@@ -17,7 +17,7 @@ pub mod weights;
 
 use std::sync::OnceLock;
 
-use hark_inference::{Kernels, ThreadPool};
+use hark_kernels::{Kernels, ThreadPool};
 
 pub use abi::vtable;
 

@@ -217,7 +217,7 @@ impl Drop for PoolTaken {
 /// The thread pool for runs on large inputs: `HARK_MODEL_THREADS`, by
 /// default one thread per core. Small runs (per-frame audio models) stay
 /// on the calling thread: handing a product of a few microseconds to a
-/// pool costs more than it saves (see `hark_inference::threads`). The
+/// pool costs more than it saves (see `hark_kernels::threads`). The
 /// pool serves one run at a time: a large run that finds it taken (a
 /// plugin reading OCR lines on several threads) runs on its own thread
 /// instead of queueing behind the other.

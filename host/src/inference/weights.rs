@@ -18,7 +18,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use hark_inference::{
+use hark_kernels::{
     quant::{BlockQ4_0, BlockQ8_0, BLOCK},
     QuantFormat, QuantMatrix,
 };
@@ -204,7 +204,7 @@ pub fn to_f32(view: &View<'_>) -> Result<Vec<f32>> {
 mod tests {
     use std::collections::HashMap;
 
-    use hark_inference::quant::quantize_row_q8_0;
+    use hark_kernels::quant::quantize_row_q8_0;
     use safetensors::tensor::TensorView;
 
     use super::*;

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use hark_inference::Variant;
+use hark_kernels::Variant;
 
 use super::report::*;
 use crate::{catalog, loader::PluginSet};
@@ -57,9 +57,9 @@ fn cpu() -> Cpu {
         .and_then(|l| l.split_once(':'))
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let features = hark_inference::CPU_FEATURES
+    let features = hark_kernels::CPU_FEATURES
         .iter()
-        .map(|&f| (f, hark_inference::cpu_has(f)))
+        .map(|&f| (f, hark_kernels::cpu_has(f)))
         .collect();
     Cpu {
         model,

@@ -3,7 +3,7 @@
 //! well-tuned portable f32 GEMM) and tract (the ONNX engine Hark lends
 //! plugins, running a one-node matmul graph).
 //!
-//! `cargo bench -p hark-inference --bench kernels` (or `./x bench`);
+//! `cargo bench -p hark-kernels --bench kernels` (or `./x bench`);
 //! `./x bench-table` turns criterion's results into the table in
 //! docs/performance.md.
 //!
@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use hark_inference::{Activations, Kernels, QuantFormat, QuantMatrix, Variant};
+use hark_kernels::{Activations, Kernels, QuantFormat, QuantMatrix, Variant};
 use tract_core::{internal::*, ops::einsum::EinSum};
 
 fn random(n: usize, seed: u64) -> Vec<f32> {
