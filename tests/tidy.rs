@@ -180,6 +180,63 @@ fn excluded_fixtures_build_dependencies_like_the_workspace() {
     }
 }
 
+/// Each registry package with the features `cargo tree` resolves for it
+/// (one line per package and unit, e.g. `serde v1.0.229 [default,std]`),
+/// following `edges` (`normal`: what the crates link, one line per
+/// package; `normal,build`: build scripts' dependencies too).
+fn resolved_features(edges: &str, args: &[&str]) -> std::collections::BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["tree", "--offline", "-e", edges, "--prefix", "none"])
+        .args(["-f", "{p} [{f}]"])
+        .args(args)
+        .output()
+        .expect("running cargo tree");
+    assert!(
+        output.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(" (*)").to_string())
+        // Path packages (the workspace's own) rebuild anyway.
+        .filter(|l| !l.contains(" (/"))
+        .collect()
+}
+
+/// The fixtures built outside the workspace reuse its builds of shared
+/// dependencies only if cargo resolves the same features for them; one
+/// feature fewer on `matrixmultiply` rebuilds all of tract (minutes of
+/// CI). Their manifests ask for what the workspace's other members turn
+/// on.
+#[test]
+fn excluded_fixtures_resolve_features_like_the_workspace() {
+    let root = workspace_root();
+    let edges = ["normal", "normal,build"];
+    let workspace = edges.map(|e| resolved_features(e, &["--workspace"]));
+    for fixture in ["altered-abi-plugin", "extended-abi"] {
+        let dir = root.join("tests/fixtures").join(fixture);
+        // As `build_fixture_crate` does: the workspace's lockfile.
+        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+        let manifest = dir.join("Cargo.toml").display().to_string();
+        let mut differing = std::collections::BTreeSet::new();
+        for (e, workspace) in edges.iter().zip(&workspace) {
+            let own = resolved_features(e, &["--manifest-path", &manifest]);
+            differing.extend(own.difference(workspace).cloned());
+        }
+        let differing: Vec<String> = differing.into_iter().collect();
+        assert!(
+            differing.is_empty(),
+            "tests/fixtures/{fixture} resolves other features than the workspace for these \
+             packages (the workspace's are in `cargo tree --workspace -e normal,build -f '{{p}} [{{f}}]'`); \
+             ask for the workspace's features in its Cargo.toml:\n{}",
+            differing.join("\n")
+        );
+    }
+}
+
 /// Every first-party plugin has the shape docs/plugin-guide.md describes
 /// ("The shape of a plugin"): `src/lib.rs` declares modules and exports;
 /// each kind listed in `export_plugin!` lives in `src/<kind>/`, whose
