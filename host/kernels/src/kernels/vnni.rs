@@ -20,6 +20,12 @@
 //! index picks a chain have constant bounds, so they unroll and every
 //! accumulator stays in a register.
 
+// The kernels for block-scaled and row-scaled weights repeat their inner
+// loop over quads on purpose: a shared helper would have to be inlined
+// into each `#[target_feature]` kernel to keep the accumulators in
+// registers, and stable Rust refuses `#[inline(always)]` on
+// `#[target_feature]` functions (E0658); an out-of-line call per quad
+// would spill them.
 // Register blocks are indexed by activation row `j` and half/chain `h`
 // across several parallel arrays; index loops read best here.
 #![allow(clippy::needless_range_loop)]
