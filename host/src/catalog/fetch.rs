@@ -326,7 +326,13 @@ fn install_file(
     }
     // Rename last: a model file is either complete or absent, and a
     // file that is mapped elsewhere is replaced, never rewritten.
-    fs::rename(&partial, &target).map_err(io("installing", &target))
+    fs::rename(&partial, &target).map_err(io("installing", &target))?;
+    // Hashed again when a node first loads it (`check_after_install`).
+    let mark = super::unchecked_mark(&target);
+    if let Err(e) = fs::write(&mark, b"") {
+        tracing::warn!("cannot write {}: {e}", mark.display());
+    }
+    Ok(())
 }
 
 fn source_names(entry: &CatalogEntry) -> String {

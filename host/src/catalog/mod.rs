@@ -398,6 +398,54 @@ impl CatalogEntry {
     }
 }
 
+/// The mark `hark models fetch` leaves beside each file it installs, until
+/// a node first loads the file and [`check_after_install`] hashes it.
+fn unchecked_mark(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.unchecked"))
+}
+
+/// Checks a model file against its pinned SHA-256 the first time it is
+/// loaded after `hark models fetch` installed it (a disk or a copy that
+/// damaged it since would otherwise fail later, and less clearly). Costs
+/// one read of the file, once; files the catalog did not install pass.
+/// `Err` says what to do.
+pub fn check_after_install(path: &Path) -> Result<(), String> {
+    let pin = path
+        .parent()
+        .and_then(|d| d.file_name())
+        .and_then(|model| find(&model.to_string_lossy()))
+        .and_then(|entry| {
+            let name = path.file_name()?.to_string_lossy();
+            entry.files.iter().find(|f| f.name == name)
+        })
+        .map(|f| f.sha256);
+    check_against(path, pin)
+}
+
+/// [`check_after_install`] against `pin`, when there is one.
+fn check_against(path: &Path, pin: Option<&str>) -> Result<(), String> {
+    let mark = unchecked_mark(path);
+    if !mark.exists() {
+        return Ok(());
+    }
+    if let Some(pin) = pin {
+        let actual = sha256_file(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        if actual != pin {
+            let model = path
+                .parent()
+                .and_then(|d| d.file_name())
+                .map_or_else(String::new, |m| m.to_string_lossy().into_owned());
+            return Err(format!(
+                "{} has SHA-256 {actual}, not the {pin} `hark models fetch` installed: it was damaged since; run `hark models fetch {model}` again",
+                path.display()
+            ));
+        }
+    }
+    let _ = std::fs::remove_file(mark);
+    Ok(())
+}
+
 /// SHA-256 of a file, in lower-case hex.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};

@@ -62,6 +62,7 @@ pub fn load(path: &Path, options: &ModelOptions) -> Result<Arc<Model>> {
             path.display()
         )
     })?;
+    crate::catalog::check_after_install(&canonical).map_err(anyhow::Error::msg)?;
     let key = Key {
         path: canonical.clone(),
         inputs: options

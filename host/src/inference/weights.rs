@@ -61,6 +61,7 @@ pub fn open(path: &Path) -> Result<Arc<Weights>> {
     let canonical = path
         .canonicalize()
         .with_context(|| format!("weight file {} not found", path.display()))?;
+    crate::catalog::check_after_install(&canonical).map_err(anyhow::Error::msg)?;
     let mut files = FILES.lock();
     let files = files.get_or_insert_with(HashMap::new);
     if let Some(w) = files.get(&canonical).and_then(Weak::upgrade) {

@@ -202,9 +202,37 @@ fn a_connection_cut_midway_is_tried_again_and_leaves_nothing_behind() {
     );
     assert_eq!(
         files(models.path()),
-        ["tiny/model.bin"],
-        "no partial or archive left"
+        ["tiny/.model.bin.unchecked", "tiny/model.bin"],
+        "no partial or archive left; the file marked for a check on first load"
     );
+}
+
+#[test]
+fn an_installed_file_is_hashed_again_when_first_loaded() {
+    let registry = serve(vec![Reply::Whole]);
+    let models = tempfile::tempdir().unwrap();
+    fetch_with(
+        &registry.entry,
+        models.path(),
+        false,
+        &network(&registry.base),
+    )
+    .unwrap();
+    let model = models.path().join("tiny/model.bin");
+    let pin = Some(registry.entry.files[0].sha256);
+    // Damaged after install: refused, with the fix.
+    fs::write(&model, b"weights of a tiny modeL").unwrap();
+    let error = crate::catalog::check_against(&model, pin).unwrap_err();
+    assert!(
+        error.contains("run `hark models fetch tiny` again"),
+        "{error}"
+    );
+    // Intact: accepted, and not hashed again on later loads.
+    fs::write(&model, MODEL).unwrap();
+    crate::catalog::check_against(&model, pin).unwrap();
+    assert_eq!(files(models.path()), ["tiny/model.bin"]);
+    fs::write(&model, b"changed after the first load").unwrap();
+    crate::catalog::check_against(&model, pin).unwrap();
 }
 
 #[test]
@@ -282,7 +310,11 @@ fn files_of_a_killed_fetch_are_removed_and_a_running_ones_kept() {
     .unwrap();
     assert_eq!(
         files(models.path()),
-        [format!(".downloads/{alive}"), "tiny/model.bin".to_string()]
+        [
+            format!(".downloads/{alive}"),
+            "tiny/.model.bin.unchecked".to_string(),
+            "tiny/model.bin".to_string()
+        ]
     );
 }
 
