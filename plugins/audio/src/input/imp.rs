@@ -1,5 +1,11 @@
 //! The running `input` node: a microphone or a WAV reader.
 
+use crate::{
+    microphone::{MicrophoneNode, MicrophoneSettings},
+    wav_reader::WavReaderNode,
+};
+use hark_sdk::prelude::*;
+
 use super::*;
 
 impl InputSettings {

@@ -9,8 +9,8 @@ pub use imp::InputNode;
 use hark_sdk::{prelude::*, ConfigIssue};
 
 use crate::{
-    microphone::{validate_frame_ms, Microphone, MicrophoneNode, MicrophoneSettings},
-    wav_reader::{WavReader, WavReaderNode, WavReaderSettings},
+    microphone::{validate_frame_ms, Microphone, MicrophoneSettings},
+    wav_reader::{WavReader, WavReaderSettings},
 };
 
 /// The `input` kind.

@@ -1,5 +1,17 @@
 //! The running `microphone` node: a capture stream feeding a queue.
 
+use crate::device::{choose_config, find, push_as_f32, Direction};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use hark_sdk::{audio_message, prelude::*};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
 use super::*;
 
 /// Messages from the device thread.

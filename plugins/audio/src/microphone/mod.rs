@@ -15,19 +15,7 @@ mod imp;
 
 pub use imp::MicrophoneNode;
 
-use std::{
-    sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
-
-use cpal::traits::{DeviceTrait, StreamTrait};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use hark_sdk::{audio_message, prelude::*, ConfigIssue};
-
-use crate::device::{choose_config, find, push_as_f32, Direction};
+use hark_sdk::{prelude::*, ConfigIssue};
 
 /// The `microphone` kind.
 pub struct Microphone;

@@ -1,6 +1,7 @@
 //! The running `output` node: a speaker or a WAV writer.
 
-use super::*;
+use crate::{speaker::SpeakerNode, wav_writer::WavWriterNode};
+use hark_sdk::prelude::*;
 
 /// A running `output` node.
 pub enum OutputNode {

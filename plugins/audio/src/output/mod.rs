@@ -8,8 +8,8 @@ pub use imp::OutputNode;
 use hark_sdk::{prelude::*, ConfigIssue};
 
 use crate::{
-    speaker::{Speaker, SpeakerNode, SpeakerSettings},
-    wav_writer::{WavWriter, WavWriterNode, WavWriterSettings},
+    speaker::{Speaker, SpeakerSettings},
+    wav_writer::{WavWriter, WavWriterSettings},
 };
 /// The `output` kind.
 pub struct Output;

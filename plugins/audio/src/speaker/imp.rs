@@ -1,5 +1,16 @@
 //! The running `speaker` node: a queue feeding a playback stream.
 
+use crate::device::{choose_config, fill_from_f32, find, Direction};
+use cpal::traits::{DeviceTrait, StreamTrait};
+use crossbeam_channel::Sender;
+use hark_sdk::prelude::*;
+use parking_lot::Mutex;
+use std::{
+    collections::VecDeque,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
 use super::*;
 
 /// An open output stream, on a thread of its own.

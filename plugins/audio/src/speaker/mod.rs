@@ -15,18 +15,9 @@ mod imp;
 
 pub use imp::SpeakerNode;
 
-use std::{
-    collections::VecDeque,
-    sync::Arc,
-    time::{Duration, Instant},
-};
-
-use cpal::traits::{DeviceTrait, StreamTrait};
-use crossbeam_channel::Sender;
 use hark_sdk::{prelude::*, ConfigIssue};
-use parking_lot::Mutex;
 
-use crate::device::{choose_config, fill_from_f32, find, Direction};
+use crate::device::{choose_config, find, Direction};
 
 /// The `speaker` kind.
 pub struct Speaker;

@@ -1,5 +1,7 @@
 //! The running `minilm` node: text in, embedding out.
 
+use hark_sdk::{inference::WeightFormat, prelude::*, value_map, Value};
+
 use super::*;
 
 pub(super) const FORMATS: [&str; 4] = ["q8_0", "q4_0", "i8row", "f32"];

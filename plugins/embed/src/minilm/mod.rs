@@ -16,9 +16,7 @@ use imp::*;
 
 use std::path::PathBuf;
 
-use hark_sdk::{
-    api::Directory, inference::WeightFormat, prelude::*, value_map, ConfigIssue, Value,
-};
+use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
 pub use hark_minilm::{Encoder, Tokenizer, DIM};
 

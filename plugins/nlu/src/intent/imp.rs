@@ -1,5 +1,17 @@
 //! The running `intent` node: templates first, then the learned model.
 
+use hark_nlu::{
+    learned::{Featurizer, Model},
+    templates::{SlotValue, Templates},
+    text, values,
+};
+use hark_sdk::{
+    api::{Directory, IntentAlternative, IntentMessage, Slot},
+    prelude::*,
+    Value,
+};
+use std::{path::PathBuf, time::Instant};
+
 use super::*;
 
 /// A running `intent` node.

@@ -19,19 +19,7 @@ mod imp;
 
 pub use imp::{IntentNode, Recogniser};
 
-use std::{path::PathBuf, time::Instant};
-
-use hark_sdk::{
-    api::{Directory, IntentAlternative, IntentMessage, Slot},
-    prelude::*,
-    ConfigIssue, Value,
-};
-
-use hark_nlu::{
-    learned::{Featurizer, Model},
-    templates::{SlotValue, Templates},
-    text, values,
-};
+use hark_sdk::{prelude::*, ConfigIssue};
 
 /// The `intent` kind.
 pub struct Intent;

@@ -1,6 +1,7 @@
 //! What `calculator` does with a request.
 
-use super::*;
+use crate::chain::{self, Reply, Skill};
+use hark_sdk::api::IntentMessage;
 
 /// A running `calculator` skill.
 pub struct CalculatorSkill;

@@ -12,9 +12,9 @@ mod imp;
 
 pub use imp::{convert, CalculatorSkill};
 
-use hark_sdk::{api::IntentMessage, prelude::*};
+use hark_sdk::prelude::*;
 
-use crate::chain::{self, skill_spec, Reply, Skill, SkillNode};
+use crate::chain::{skill_spec, SkillNode};
 
 /// The `calculator` kind.
 pub struct Calculator;

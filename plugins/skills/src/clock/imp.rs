@@ -1,6 +1,9 @@
 //! What `clock` does with a request.
 
-use super::*;
+use crate::chain::{self, Reply, Skill};
+use chrono::Local;
+use hark_sdk::api::IntentMessage;
+use std::time::{Duration, Instant};
 
 pub(super) struct Timer {
     pub(super) seconds: i64,

@@ -16,12 +16,9 @@ mod imp;
 
 pub use imp::ClockSkill;
 
-use std::time::{Duration, Instant};
+use hark_sdk::prelude::*;
 
-use chrono::Local;
-use hark_sdk::{api::IntentMessage, prelude::*};
-
-use crate::chain::{self, skill_spec, Reply, Skill, SkillNode};
+use crate::chain::{skill_spec, SkillNode};
 
 /// The `clock` kind.
 pub struct Clock;
@@ -45,7 +42,14 @@ impl NodeKind for Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hark_sdk::{api::Slot, Value};
+    use std::time::Instant;
+
+    use hark_sdk::{
+        api::{IntentMessage, Slot},
+        Value,
+    };
+
+    use crate::chain::Skill;
 
     fn intent(name: &str, slots: Vec<(&str, Value)>) -> IntentMessage {
         IntentMessage {

@@ -1,5 +1,8 @@
 //! The running `conversation` node.
 
+use crate::chain::{self, Reply};
+use hark_sdk::{api::IntentMessage, prelude::*, Value};
+
 use super::*;
 
 /// A running `conversation` node.

@@ -17,9 +17,7 @@ mod imp;
 
 pub use imp::ConversationNode;
 
-use hark_sdk::{api::IntentMessage, prelude::*, Value};
-
-use crate::chain::{self, Reply};
+use hark_sdk::prelude::*;
 
 /// The `conversation` kind.
 pub struct Conversation;

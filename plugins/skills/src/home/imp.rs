@@ -1,5 +1,19 @@
 //! What `home` does with a request.
 
+use crate::chain::{self, Reply, Skill};
+use hark_sdk::{api::IntentMessage, prelude::*};
+use parking_lot::Mutex;
+use rumqttc::{Client, QoS};
+use serde_json::json;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
 use super::*;
 
 /// A device the skill controls.

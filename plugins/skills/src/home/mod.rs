@@ -41,12 +41,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hark_sdk::{api::IntentMessage, prelude::*, ConfigIssue};
+use hark_sdk::{prelude::*, ConfigIssue};
 use parking_lot::Mutex;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
-use serde_json::json;
 
-use crate::chain::{self, skill_spec, Reply, Skill, SkillNode};
+use crate::chain::{skill_spec, SkillNode};
 
 /// The `home` kind.
 pub struct Home;

@@ -1,5 +1,9 @@
 //! The running `reader` node.
 
+use crate::chain::{answer, field, value_text, Reply};
+use hark_sdk::{api::IntentMessage, prelude::*, Value};
+use std::time::{Duration, Instant};
+
 use super::*;
 
 /// How long a document that came before its request is kept.

@@ -18,11 +18,9 @@ mod imp;
 
 pub use imp::{reply_for, ReaderNode};
 
-use std::time::{Duration, Instant};
+use hark_sdk::{prelude::*, ConfigIssue};
 
-use hark_sdk::{api::IntentMessage, prelude::*, ConfigIssue, Value};
-
-use crate::chain::{answer, field, skill_spec, value_text, Reply};
+use crate::chain::skill_spec;
 
 /// The `reader` kind.
 pub struct Reader;

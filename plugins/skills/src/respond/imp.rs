@@ -1,7 +1,9 @@
 //! What `respond` does with a request: responses parsed into pieces,
 //! filled with the intent's slots.
 
-use super::*;
+use crate::chain::{slot_text, Reply, Skill};
+use hark_sdk::api::IntentMessage;
+use std::collections::BTreeMap;
 
 /// A response, parsed: text, slots, and optional parts.
 #[derive(Debug, Clone, PartialEq)]

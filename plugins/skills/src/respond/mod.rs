@@ -26,9 +26,9 @@ use imp::*;
 
 use std::collections::BTreeMap;
 
-use hark_sdk::{api::IntentMessage, prelude::*, ConfigIssue};
+use hark_sdk::{prelude::*, ConfigIssue};
 
-use crate::chain::{skill_spec, slot_text, Reply, Skill, SkillNode};
+use crate::chain::{skill_spec, SkillNode};
 
 /// The `respond` kind.
 pub struct Respond;

@@ -1,5 +1,8 @@
 //! The running `espeak` node: sentences in, audio out, piece by piece.
 
+use hark_sdk::{audio_message, prelude::*};
+use std::{collections::VecDeque, time::Instant};
+
 use super::*;
 
 /// espeak-ng's output rate (fixed by its voices' data).

@@ -18,9 +18,9 @@ pub use imp::{sentences, EspeakNode, SAMPLE_RATE};
 
 mod ffi;
 
-use std::{collections::VecDeque, time::Instant};
+use std::collections::VecDeque;
 
-use hark_sdk::{audio_message, prelude::*, ConfigIssue};
+use hark_sdk::{prelude::*, ConfigIssue};
 
 pub use ffi::{Synth, Voice};
 

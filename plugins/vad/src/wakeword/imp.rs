@@ -1,6 +1,10 @@
 //! The running `wakeword` node.
 
-use super::*;
+use hark_sdk::{
+    inference::{Model, Tensor},
+    prelude::*,
+};
+use std::collections::VecDeque;
 
 /// Samples per step (80 ms at 16 kHz).
 pub(super) const CHUNK: usize = 1280;

@@ -27,12 +27,7 @@ use imp::*;
 
 use std::{collections::VecDeque, path::PathBuf};
 
-use hark_sdk::{
-    api::Directory,
-    inference::{Model, Tensor},
-    prelude::*,
-    ConfigIssue,
-};
+use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
 /// The `wakeword` kind.
 pub struct WakeWord;

@@ -1,6 +1,13 @@
 //! The running `folder` node: a watcher, and images once they settle.
 
-use super::*;
+use crate::frames;
+use hark_sdk::prelude::*;
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::mpsc,
+    time::{Duration, Instant, SystemTime},
+};
 
 /// How long a new file may stay unreadable (still being written) before
 /// it is reported as broken.

@@ -5,12 +5,7 @@ mod imp;
 
 pub use imp::FolderNode;
 
-use std::{
-    collections::HashMap,
-    path::{Path, PathBuf},
-    sync::mpsc,
-    time::{Duration, Instant, SystemTime},
-};
+use std::{collections::HashMap, sync::mpsc};
 
 use hark_sdk::{prelude::*, ConfigIssue};
 use notify::{RecursiveMode, Watcher};

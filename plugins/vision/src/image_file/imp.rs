@@ -1,6 +1,7 @@
 //! The running `image-file` node.
 
-use super::*;
+use crate::frames;
+use hark_sdk::prelude::*;
 
 /// A running `image-file`: emits its image once.
 pub struct ImageFileNode {

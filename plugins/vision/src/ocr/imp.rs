@@ -1,5 +1,8 @@
 //! The running `ocr` node: images in, text out.
 
+use hark_sdk::{prelude::*, value_map, TextMessage, Value};
+use std::path::PathBuf;
+
 use super::*;
 
 /// The model sets `models` may name: catalog name, detector,

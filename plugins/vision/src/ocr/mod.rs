@@ -20,9 +20,7 @@ mod recognize;
 
 pub use imp::{lines_value, OcrNode, MODEL_SETS};
 
-use std::path::PathBuf;
-
-use hark_sdk::{api::Directory, prelude::*, value_map, ConfigIssue, TextMessage, Value};
+use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
 pub use detect::DetectSettings;
 pub use engine::{Engine, EngineSettings, ModelFiles};

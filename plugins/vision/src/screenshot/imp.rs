@@ -1,5 +1,9 @@
 //! The running `screenshot` node.
 
+use crate::{frames, x11};
+use hark_sdk::prelude::*;
+use std::time::{Duration, Instant};
+
 use super::*;
 
 /// A running `screenshot`.

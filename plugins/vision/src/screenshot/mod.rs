@@ -4,11 +4,9 @@ mod imp;
 
 pub use imp::ScreenshotNode;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use hark_sdk::prelude::*;
-
-use crate::{frames, x11};
 
 /// The `screenshot` kind.
 pub struct Screenshot;

@@ -1,5 +1,8 @@
 //! The running `snapshot` node.
 
+use crate::{frames, paths::expand_home, x11};
+use hark_sdk::{prelude::*, value_map, Value};
+
 use super::*;
 
 pub(super) const SNAPSHOT_FROM: &[&str] = &["folder", "file", "screenshot"];

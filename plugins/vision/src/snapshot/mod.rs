@@ -6,9 +6,7 @@ mod imp;
 pub use imp::SnapshotNode;
 use imp::*;
 
-use hark_sdk::{prelude::*, value_map, ConfigIssue, Value};
-
-use crate::{frames, paths::expand_home, x11};
+use hark_sdk::{prelude::*, ConfigIssue};
 
 /// The `snapshot` kind.
 pub struct Snapshot;
