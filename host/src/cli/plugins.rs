@@ -82,7 +82,7 @@ pub fn show(set: &PluginSet, name: Option<&str>, verbose: bool, rejected: bool) 
         let Some(p) = set.get(name) else {
             eprintln!("error: no plugin named `{name}` is loaded");
             let names: Vec<_> = set.plugins.iter().map(|p| p.name.as_str()).collect();
-            if let Some(best) = crate::pipeline::suggest(name, names.iter().copied()) {
+            if let Some(best) = hark_sdk::did_you_mean(name, names.iter().copied()) {
                 eprintln!("  help: did you mean `{best}`?");
             } else {
                 eprintln!("  help: loaded plugins: {}", names.join(", "));

@@ -35,7 +35,7 @@ pub use validate::check;
 
 /// Did-you-mean for names in pipeline files: the sdk's, so that the host
 /// and plugins suggest alike.
-pub(crate) use hark_sdk::did_you_mean as suggest;
+pub(crate) use hark_sdk::did_you_mean;
 
 /// A pipeline file's text and the `--set` arguments applied to it.
 #[derive(Debug, Clone)]

@@ -20,11 +20,11 @@ use std::ops::Range;
 
 use super::{
     diagnostic::Diagnostic,
+    did_you_mean,
     model::{
         QueuePolicy, RestartPolicy, DEFAULT_BACKOFF_MS, DEFAULT_CAPACITY, DEFAULT_MAX_RESTARTS,
     },
     ron_spans::{self, Ident, Kind, Value},
-    suggest,
 };
 
 /// A string with its span.
@@ -154,7 +154,7 @@ impl Reader {
             format!("unknown field `{}` in {context}", field.name),
             "unknown field",
         );
-        d = match suggest(&field.name, known.iter().copied()) {
+        d = match did_you_mean(&field.name, known.iter().copied()) {
             Some(best) => d.hint(format!("did you mean `{best}`?")),
             None => d.hint(format!("known fields: {}", known.join(", "))),
         };
@@ -439,7 +439,7 @@ impl Reader {
                                         format!("unknown queue policy `{other}`"),
                                         "unknown policy",
                                     );
-                                    d = match suggest(
+                                    d = match did_you_mean(
                                         other,
                                         ["block", "drop-oldest", "latest"].into_iter(),
                                     ) {

@@ -4,8 +4,8 @@
 use super::{node_list, Diagnostic, KindInfo, PipelineSource, Plugins, RawPipeline};
 use crate::pipeline::{
     diagnostic::{Location, SourceId},
+    did_you_mean,
     overrides::{value_as_ron, ConfigText, Override},
-    suggest,
 };
 
 /// Each node's config as the file has it, with the overrides applied.
@@ -33,7 +33,7 @@ pub(super) fn with_overrides(
             ));
             d.primary = Some((o.node_location(), "unknown node".into()));
             errors.push(
-                match suggest(&o.node, raw.nodes.iter().map(|n| n.name.value.as_str())) {
+                match did_you_mean(&o.node, raw.nodes.iter().map(|n| n.name.value.as_str())) {
                     Some(best) => d.hint(format!("did you mean `{best}`?")),
                     None => d.hint(format!("nodes: {}", node_list(raw))),
                 },
@@ -58,7 +58,7 @@ fn unknown_field(o: &Override, kind: &KindInfo) -> Diagnostic {
     ));
     d.primary = Some((o.field_location(), "unknown field".into()));
     let fields = kind.config.iter().map(|f| f.name.as_str());
-    match suggest(&o.field, fields.clone()) {
+    match did_you_mean(&o.field, fields.clone()) {
         Some(best) => d.hint(format!("did you mean `{best}`?")),
         None if kind.config.is_empty() => d.hint(format!("`{}` takes no configuration", kind.name)),
         None => d.hint(format!(

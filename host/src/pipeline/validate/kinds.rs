@@ -1,7 +1,7 @@
 //! Pass 2: each node's plugin is loaded and offers its kind.
 
 use super::{Diagnostic, KindInfo, Plugins, RawPipeline};
-use crate::pipeline::{raw::RawNode, suggest};
+use crate::pipeline::{did_you_mean, raw::RawNode};
 
 /// Each node's kind, `None` (reported) where the plugin or kind is unknown.
 pub(super) fn resolve<'p>(
@@ -28,7 +28,7 @@ fn resolve_one<'p>(
             format!("unknown plugin `{plugin}`"),
             "no plugin of this name is loaded",
         );
-        errors.push(match suggest(plugin, names.iter().copied()) {
+        errors.push(match did_you_mean(plugin, names.iter().copied()) {
             Some(best) => d.hint(format!("did you mean `{best}`?")),
             None if names.is_empty() => {
                 d.hint("no plugins were found; pass --plugin-path DIR or set HARK_PLUGIN_PATH")
@@ -49,7 +49,7 @@ fn resolve_one<'p>(
         "unknown kind",
     );
     let names = kinds.iter().map(|k| k.name.as_str());
-    errors.push(match suggest(&node.kind.value, names.clone()) {
+    errors.push(match did_you_mean(&node.kind.value, names.clone()) {
         Some(best) => d.hint(format!("did you mean `{best}`?")),
         None => d.hint(format!(
             "kinds of `{plugin}`: {}",

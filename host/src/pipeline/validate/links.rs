@@ -7,9 +7,9 @@ use super::{node_list, Diagnostic, KindInfo, RawPipeline};
 use crate::{
     loader::PortInfo,
     pipeline::{
+        did_you_mean,
         model::{audio_conversion, LinkSpec},
         raw::{Endpoint, RawLink},
-        suggest,
     },
 };
 
@@ -163,7 +163,7 @@ fn endpoint(
             "unknown node",
         );
         errors.push(
-            match suggest(
+            match did_you_mean(
                 &end.node.value,
                 raw.nodes.iter().map(|n| n.name.value.as_str()),
             ) {
@@ -206,7 +206,7 @@ fn endpoint(
             }
         ))
     } else {
-        match suggest(&end.port.value, ports.iter().map(|p| p.name.as_str())) {
+        match did_you_mean(&end.port.value, ports.iter().map(|p| p.name.as_str())) {
             Some(best) => d.hint(format!("did you mean `{best}`?")),
             None => d.hint(format!("{this_dir}s of `{node}`: {}", port_list(ports))),
         }
