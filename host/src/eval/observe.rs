@@ -139,8 +139,8 @@ pub fn observe(
     let options = RunOptions {
         stats: false,
         stop,
-        feeds: Vec::new(),
         taps,
+        ..RunOptions::default()
     };
     let collector = std::thread::Builder::new()
         .name("eval-collector".into())

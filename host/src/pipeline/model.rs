@@ -70,14 +70,40 @@ impl Pipeline {
     /// not what speaks the answer. Returns it and each old node's new
     /// index.
     pub fn upstream_of(&self, nodes: &[usize]) -> (Pipeline, Vec<Option<usize>>) {
+        self.subset(&self.upstream(nodes))
+    }
+
+    /// Which nodes `nodes` depend on: themselves and everything upstream.
+    pub fn upstream(&self, nodes: &[usize]) -> Vec<bool> {
+        self.reach(nodes, |l| (l.to.0, l.from.0))
+    }
+
+    /// Which nodes depend on `nodes`: themselves and everything downstream.
+    pub fn downstream(&self, nodes: &[usize]) -> Vec<bool> {
+        self.reach(nodes, |l| (l.from.0, l.to.0))
+    }
+
+    fn reach(&self, nodes: &[usize], step: impl Fn(&LinkSpec) -> (usize, usize)) -> Vec<bool> {
         let mut keep = vec![false; self.nodes.len()];
         let mut todo: Vec<usize> = nodes.to_vec();
         while let Some(n) = todo.pop() {
             if std::mem::replace(&mut keep[n], true) {
                 continue;
             }
-            todo.extend(self.links.iter().filter(|l| l.to.0 == n).map(|l| l.from.0));
+            todo.extend(
+                self.links
+                    .iter()
+                    .map(&step)
+                    .filter(|&(a, _)| a == n)
+                    .map(|(_, b)| b),
+            );
         }
+        keep
+    }
+
+    /// The nodes marked in `keep` and the links between them. Returns it
+    /// and each old node's new index.
+    pub fn subset(&self, keep: &[bool]) -> (Pipeline, Vec<Option<usize>>) {
         let mut index = vec![None; self.nodes.len()];
         let mut kept = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {

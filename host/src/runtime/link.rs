@@ -26,6 +26,9 @@ pub struct LinkStats {
     pub dropped: AtomicU64,
     /// Highest queue length seen right after a send (tracked with `--stats`).
     pub high_water: AtomicUsize,
+    /// Queue length right after the last send (tracked with `--stats`
+    /// or `--metrics`).
+    pub depth: AtomicUsize,
 }
 
 /// The sending end of a link.
@@ -105,9 +108,9 @@ impl LinkSender {
             (_, Some(rx)) => self.send_dropping_oldest(message, rx),
         }
         if self.track_high_water {
-            self.stats
-                .high_water
-                .fetch_max(self.tx.len(), Ordering::Relaxed);
+            let depth = self.tx.len();
+            self.stats.high_water.fetch_max(depth, Ordering::Relaxed);
+            self.stats.depth.store(depth, Ordering::Relaxed);
         }
     }
 

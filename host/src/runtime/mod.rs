@@ -30,7 +30,7 @@ pub use host_context::NodeEnv;
 pub use link::{link, LinkSender, LinkStats};
 pub use report::format_stats;
 
-use crate::{loader::PluginSet, pipeline::Pipeline};
+use crate::{loader::PluginSet, metrics::Metrics, pipeline::Pipeline};
 use host_context::OutputPorts;
 use node_thread::{Instance, NodeThread};
 
@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub feeds: Vec<(usize, u32, Receiver<Message>)>,
     /// Extra outputs to outside: (node, output port, sender); blocking.
     pub taps: Vec<(usize, u32, Sender<Message>)>,
+    /// Where to record call times, failures, restarts and link queues
+    /// (`--metrics`).
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// What happened to one node.
@@ -124,6 +127,44 @@ impl std::fmt::Display for StartError {
     }
 }
 
+/// Nodes created and kept, never run: what they hold stays loaded. `hark
+/// serve` keeps one resident instance of each stage, so that the models
+/// its requests' nodes share (through the model service's and plugins'
+/// registries, which hold them only while a node uses them) are loaded
+/// once, at start-up, rather than by every request.
+pub struct Resident {
+    _instances: Vec<Instance>,
+}
+
+impl Resident {
+    /// Creates every node of `pipeline` (shut down when dropped).
+    pub fn create(pipeline: &Pipeline, plugins: &PluginSet) -> Result<Resident, Vec<StartError>> {
+        let mut instances = Vec::new();
+        let mut errors = Vec::new();
+        for spec in &pipeline.nodes {
+            let plugin = plugins
+                .get(&spec.plugin)
+                .expect("validated pipelines name loaded plugins");
+            match Instance::create(plugin, spec, &NodeEnv::new(&spec.name)) {
+                Ok(instance) => instances.push(instance),
+                Err(e) => errors.push(StartError {
+                    node: spec.name.clone(),
+                    kind: spec.kind.name.clone(),
+                    message: e.message.to_string(),
+                    hint: e.hint.to_string(),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Resident {
+                _instances: instances,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
 /// Creates every node, then runs them until every stream has ended.
 ///
 /// Nodes are all created before any runs, so a missing file or device is
@@ -171,7 +212,11 @@ pub fn run(
         .collect();
     let mut link_stats: Vec<(usize, Arc<LinkStats>)> = Vec::new();
     for spec in &pipeline.links {
-        let (tx, rx, stats) = link(spec.capacity, spec.policy, options.stats, spec.convert);
+        let track = options.stats || options.metrics.is_some();
+        let (tx, rx, stats) = link(spec.capacity, spec.policy, track, spec.convert);
+        if let Some(metrics) = &options.metrics {
+            metrics.watch_link(pipeline.link_name(link_stats.len()), &stats);
+        }
         outputs[spec.from.0][spec.from.1].push(tx);
         inputs[spec.to.0].push((spec.to.1 as u32, rx));
         link_stats.push((spec.to.0, stats));
@@ -205,6 +250,9 @@ pub fn run(
                     },
                     inputs,
                     timing: options.stats,
+                    metrics: options.metrics.as_ref().map(|m| {
+                        m.node(&spec.name, &format!("{}/{}", spec.plugin, spec.kind.name))
+                    }),
                     no_work_in_pieces: false,
                 };
                 std::thread::Builder::new()

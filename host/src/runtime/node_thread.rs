@@ -32,6 +32,7 @@ use super::{
 };
 use crate::{
     loader::Plugin,
+    metrics::NodeMetrics,
     pipeline::{NodeSpec, RestartPolicy},
 };
 
@@ -116,6 +117,8 @@ pub struct NodeThread<'p> {
     pub outputs: OutputPorts,
     /// Whether to time each call (`--stats`).
     pub timing: bool,
+    /// Where to record call times, failures and restarts (`--metrics`).
+    pub metrics: Option<NodeMetrics>,
     /// Set when the node answered `produce` with `Unsupported`: it never
     /// has work in hand.
     pub no_work_in_pieces: bool,
@@ -128,6 +131,7 @@ struct Counters {
     failures: u32,
     failed: Option<String>,
     histogram: Option<Histogram<u64>>,
+    metrics: Option<NodeMetrics>,
 }
 
 impl NodeThread<'_> {
@@ -142,6 +146,7 @@ impl NodeThread<'_> {
             histogram: self
                 .timing
                 .then(|| Histogram::new_with_bounds(1, 600_000_000_000, 2).expect("valid bounds")),
+            metrics: self.metrics.clone(),
         };
         if self.inputs.is_empty() {
             self.run_source(&mut c);
@@ -178,7 +183,7 @@ impl NodeThread<'_> {
     fn run_source(&mut self, c: &mut Counters) {
         let stopping = self.outputs.stopping.clone();
         while !stopping.load(Ordering::Relaxed) {
-            let started = c.histogram.is_some().then(Instant::now);
+            let started = c.timed().then(Instant::now);
             let result = self.instance.produce(&mut self.outputs);
             record(c, started);
             match result {
@@ -253,7 +258,7 @@ impl NodeThread<'_> {
                 c.discarded += 1;
                 continue;
             }
-            let started = c.histogram.is_some().then(Instant::now);
+            let started = c.timed().then(Instant::now);
             let result = self
                 .instance
                 .on_message(ports[index], message, &mut self.outputs);
@@ -316,6 +321,9 @@ impl NodeThread<'_> {
     /// node runs again.
     fn recover(&mut self, e: PluginError, during: &str, c: &mut Counters) -> bool {
         c.failures += 1;
+        if let Some(m) = &c.metrics {
+            m.failures.inc();
+        }
         let line = self.log_failure(&e, during);
         let RestartPolicy::OnFailure {
             max_restarts,
@@ -328,6 +336,9 @@ impl NodeThread<'_> {
         while c.restarts < max_restarts {
             let backoff = Duration::from_millis(backoff_ms.saturating_mul(1 << c.restarts.min(16)));
             c.restarts += 1;
+            if let Some(m) = &c.metrics {
+                m.restarts.inc();
+            }
             tracing::warn!(
                 "restarting node `{}` in {} ms (restart {} of {max_restarts})",
                 self.spec.name,
@@ -357,9 +368,21 @@ impl NodeThread<'_> {
     }
 }
 
+impl Counters {
+    /// Whether calls are timed (`--stats` or `--metrics`).
+    fn timed(&self) -> bool {
+        self.histogram.is_some() || self.metrics.is_some()
+    }
+}
+
 fn record(c: &mut Counters, started: Option<Instant>) {
-    if let (Some(h), Some(t)) = (&mut c.histogram, started) {
-        h.saturating_record(t.elapsed().as_nanos().max(1) as u64);
+    let Some(t) = started else { return };
+    let elapsed = t.elapsed();
+    if let Some(h) = &mut c.histogram {
+        h.saturating_record(elapsed.as_nanos().max(1) as u64);
+    }
+    if let Some(m) = &c.metrics {
+        m.call_seconds.observe(elapsed.as_secs_f64());
     }
 }
 

@@ -195,6 +195,7 @@ fn run(
         },
         inputs: node_inputs,
         timing: true,
+        metrics: None,
         no_work_in_pieces: false,
     };
     let report = thread.run();

@@ -55,6 +55,18 @@ pub struct HomeSkill {
     pub(super) connected: Arc<AtomicBool>,
     pub(super) started: Instant,
     pub(super) states: Arc<Mutex<HashMap<String, DeviceState>>>,
+    /// The node's context as the MQTT thread may use it: `None` once the
+    /// node is gone.
+    pub(super) log: Arc<Mutex<Option<Context>>>,
+}
+
+impl Drop for HomeSkill {
+    fn drop(&mut self) {
+        // After this the MQTT thread never touches the context again, and
+        // it ends at its next event (within a second).
+        self.log.lock().take();
+        let _ = self.client.disconnect();
+    }
 }
 
 pub(super) fn parse_state(

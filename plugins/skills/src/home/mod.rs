@@ -124,7 +124,15 @@ impl NodeKind for Home {
 
     fn create(settings: HomeSettings, ctx: &Context) -> Result<Self::Instance, Error> {
         let (host, port) = parse_broker(&settings.broker).map_err(Error::config)?;
-        let mut options = MqttOptions::new(format!("hark-{}", std::process::id()), host, port);
+        // One client id per node: a broker disconnects a client whose id
+        // another connection takes, and a server runs many home nodes.
+        static NODES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let client_id = format!(
+            "hark-{}-{}",
+            std::process::id(),
+            NODES.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut options = MqttOptions::new(client_id, host, port);
         options.set_keep_alive(Duration::from_secs(10));
         let (client, mut connection) = Client::new(options, 64);
         let connected = Arc::new(AtomicBool::new(false));
@@ -133,17 +141,25 @@ impl NodeKind for Home {
         client
             .subscribe(format!("{prefix}/+/state"), QoS::AtLeastOnce)
             .map_err(|e| Error::failed(format!("MQTT: {e}")))?;
-        let (thread_connected, thread_states, broker, ctx) = (
+        // The context is the node's: valid until the node is dropped,
+        // which takes it back out of `log` (waiting for a line being
+        // written) and so also ends the thread.
+        let log = Arc::new(Mutex::new(Some(*ctx)));
+        let (thread_connected, thread_states, broker, thread_log) = (
             connected.clone(),
             states.clone(),
             settings.broker.clone(),
-            *ctx,
+            log.clone(),
         );
         std::thread::Builder::new()
             .name("hark-mqtt".into())
             .spawn(move || {
                 let mut warned = false;
                 for event in connection.iter() {
+                    let guard = thread_log.lock();
+                    let Some(ctx) = guard.as_ref() else {
+                        return; // the node is gone
+                    };
                     match event {
                         Ok(Event::Incoming(Packet::ConnAck(_))) => {
                             thread_connected.store(true, Ordering::SeqCst);
@@ -164,6 +180,7 @@ impl NodeKind for Home {
                                 ));
                                 warned = true;
                             }
+                            drop(guard);
                             std::thread::sleep(Duration::from_secs(1));
                         }
                     }
@@ -176,6 +193,7 @@ impl NodeKind for Home {
             connected,
             started: Instant::now(),
             states,
+            log,
         }))
     }
 }
