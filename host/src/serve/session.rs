@@ -226,7 +226,7 @@ impl Session<'_> {
             );
         }
         let frame_bytes = 2 * audio.channels as usize;
-        if event.payload.len() % frame_bytes != 0 {
+        if !event.payload.len().is_multiple_of(frame_bytes) {
             return self.error(
                 "audio-format",
                 &format!(
@@ -544,7 +544,6 @@ impl Session<'_> {
 
     fn meta(&self) -> MessageMeta {
         MessageMeta {
-            timestamp_ns: 0,
             session: self.id,
             utterance: self.requests,
             ..MessageMeta::default()
