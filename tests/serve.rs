@@ -121,7 +121,7 @@ fn client(port: u16, args: &[&str]) -> Value {
 }
 
 fn speech_wav(dir: &Path, text: &str, rate: u32) -> PathBuf {
-    let samples = hark_sdk::testing::speech::speech(text, rate).expect("espeak-ng");
+    let samples = hark_sdk::testing::speech(text, rate).expect("espeak-ng");
     let pcm: Vec<i16> = samples.iter().map(|s| (s * 32767.0) as i16).collect();
     let path = dir.join("speech.wav");
     write_wav(&path, rate, &pcm);
