@@ -206,8 +206,18 @@ fn home_assistants_client_uses_every_service() {
         let (errors, _) = hark::eval::score::word_errors(text, heard["text"].as_str().unwrap());
         assert!(errors <= 1, "streamed: {stream}: {heard}");
     }
-    assert!(metric(&server, "hark_requests_total{service=\"handle\",outcome=\"ok\"}") >= 2.0);
-    assert!(metric(&server, "hark_requests_total{service=\"asr\",outcome=\"ok\"}") >= 3.0);
+    assert!(
+        metric(
+            &server,
+            "hark_requests_total{service=\"handle\",outcome=\"ok\"}"
+        ) >= 2.0
+    );
+    assert!(
+        metric(
+            &server,
+            "hark_requests_total{service=\"asr\",outcome=\"ok\"}"
+        ) >= 3.0
+    );
     assert!(metric(&server, "hark_node_call_seconds_count{node=\"stt\"") >= 3.0);
 }
 
@@ -229,7 +239,13 @@ fn concurrent_sessions_get_their_own_answers() {
             );
         }
     }
-    assert_eq!(metric(&server, "hark_requests_total{service=\"handle\",outcome=\"ok\"}"), 96.0);
+    assert_eq!(
+        metric(
+            &server,
+            "hark_requests_total{service=\"handle\",outcome=\"ok\"}"
+        ),
+        96.0
+    );
 }
 
 #[test]
@@ -247,16 +263,25 @@ fn above_the_limit_requests_are_refused_cleanly() {
     let refused = answers.iter().filter(|a| a["type"] == "error").count();
     let handled = answers.iter().filter(|a| a["type"] == "handled").count();
     assert_eq!(refused + handled, answers.len(), "{result}");
-    assert!(handled > 0 && refused > 0, "{handled} handled, {refused} refused");
+    assert!(
+        handled > 0 && refused > 0,
+        "{handled} handled, {refused} refused"
+    );
     for a in answers.iter().filter(|a| a["type"] == "error") {
         assert_eq!(a["data"]["code"], "busy", "{a}");
     }
     assert_eq!(
-        metric(&server, "hark_requests_total{service=\"handle\",outcome=\"refused\"}"),
+        metric(
+            &server,
+            "hark_requests_total{service=\"handle\",outcome=\"refused\"}"
+        ),
         refused as f64
     );
     // Still answering.
-    assert_eq!(client(server.port, &["handle", "what is 2 plus 2"])["type"], "handled");
+    assert_eq!(
+        client(server.port, &["handle", "what is 2 plus 2"])["type"],
+        "handled"
+    );
 }
 
 /// Reads one event's header and skips its data and payload.
@@ -314,7 +339,11 @@ fn hostile_clients_cost_only_their_own_session() {
     let (mut good, mut good_reader) = connect(&server);
     let ask = |stream: &mut TcpStream, reader: &mut BufReader<TcpStream>| {
         stream
-            .write_all(&event("transcript", serde_json::json!({"text": "what is 3 times 4"}), &[]))
+            .write_all(&event(
+                "transcript",
+                serde_json::json!({"text": "what is 3 times 4"}),
+                &[],
+            ))
             .unwrap();
         read_event(reader).expect("an answer")
     };
@@ -326,7 +355,10 @@ fn hostile_clients_cost_only_their_own_session() {
         let (mut s, mut r) = connect(&server);
         s.write_all(b"\x00\xffnot wyoming at all\n").unwrap();
         let e = read_event(&mut r).expect("an error event");
-        assert_eq!((e["type"].as_str(), e["data"]["code"].as_str()), (Some("error"), Some("malformed")));
+        assert_eq!(
+            (e["type"].as_str(), e["data"]["code"].as_str()),
+            (Some("error"), Some("malformed"))
+        );
         assert!(read_event(&mut r).is_none(), "closed after garbage");
 
         // A header announcing 100 GB: refused before anything is read.
@@ -338,28 +370,50 @@ fn hostile_clients_cost_only_their_own_session() {
 
         // 32-bit audio: that request fails, the session goes on.
         let (mut s, mut r) = connect(&server);
-        s.write_all(&event("transcribe", serde_json::json!({}), &[])).unwrap();
-        s.write_all(&event("audio-start", serde_json::json!({"rate": 16000, "width": 4, "channels": 1}), &[]))
+        s.write_all(&event("transcribe", serde_json::json!({}), &[]))
             .unwrap();
+        s.write_all(&event(
+            "audio-start",
+            serde_json::json!({"rate": 16000, "width": 4, "channels": 1}),
+            &[],
+        ))
+        .unwrap();
         let e = read_event(&mut r).expect("an error event");
         assert_eq!(e["data"]["code"], "audio-format", "{e}");
-        s.write_all(&event("audio-chunk", serde_json::json!({"rate": 16000, "width": 4, "channels": 1}), &[0; 4096]))
+        s.write_all(&event(
+            "audio-chunk",
+            serde_json::json!({"rate": 16000, "width": 4, "channels": 1}),
+            &[0; 4096],
+        ))
+        .unwrap();
+        s.write_all(&event("audio-stop", serde_json::json!({}), &[]))
             .unwrap();
-        s.write_all(&event("audio-stop", serde_json::json!({}), &[])).unwrap();
-        assert_eq!(ask(&mut s, &mut r)["type"], "handled", "the session survives round {round}");
+        assert_eq!(
+            ask(&mut s, &mut r)["type"],
+            "handled",
+            "the session survives round {round}"
+        );
 
         // Vanishing mid-stream: half an event, then gone.
         let (mut s, _) = connect(&server);
-        s.write_all(&event("audio-start", serde_json::json!({"rate": 16000, "width": 2, "channels": 1}), &[]))
+        s.write_all(&event(
+            "audio-start",
+            serde_json::json!({"rate": 16000, "width": 2, "channels": 1}),
+            &[],
+        ))
+        .unwrap();
+        s.write_all(b"{\"type\":\"audio-chunk\",\"payload_length\":3200}\n\x01\x02")
             .unwrap();
-        s.write_all(b"{\"type\":\"audio-chunk\",\"payload_length\":3200}\n\x01\x02").unwrap();
         drop(s);
     }
     // The open session was never disturbed, and memory did not grow with
     // the hostile connections (200 of them).
     assert_eq!(ask(&mut good, &mut good_reader)["type"], "handled");
     let grown = rss_kib(&server).saturating_sub(rss_before);
-    assert!(grown < 20 * 1024, "RSS grew {grown} KiB over 200 hostile connections");
+    assert!(
+        grown < 20 * 1024,
+        "RSS grew {grown} KiB over 200 hostile connections"
+    );
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(metric(&server, "hark_refusals_total{reason=\"malformed\"}") >= 50.0);
 }

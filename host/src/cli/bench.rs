@@ -49,6 +49,16 @@ pub struct BenchArgs {
     /// Measurements per configuration; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
+    /// Another benchmark instead of the runtime's.
+    #[command(subcommand)]
+    pub command: Option<BenchCommand>,
+}
+
+/// The other benchmarks.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum BenchCommand {
+    /// A load test of `hark serve`: N clients on loopback, batching on and off.
+    Serve(super::bench_serve::ServeBenchArgs),
 }
 
 /// One chain's figures.

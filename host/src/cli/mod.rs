@@ -8,6 +8,7 @@
 //! an invalid pipeline; 3 a node could not start; 130 interrupted.
 
 mod bench;
+mod bench_serve;
 mod check;
 mod devices;
 mod doctor;
@@ -222,7 +223,13 @@ pub fn main() -> i32 {
             metrics,
         } => run::main(&file, set, stats, metrics, &search, color),
         Command::Serve(args) => serve::main(args, &search, color),
-        Command::Bench(args) => bench::main(&args, &load_plugins(&search)),
+        Command::Bench(args) => match &args.command {
+            Some(bench::BenchCommand::Serve(serve)) => match inference_core_ready() {
+                Ok(()) => bench_serve::main(serve, &search, color),
+                Err(code) => code,
+            },
+            None => bench::main(&args, &load_plugins(&search)),
+        },
         Command::Models { command } => match command {
             ModelsCommand::List => models::list(),
             ModelsCommand::Fetch { names } => models::fetch(&names),

@@ -10,7 +10,7 @@ use super::{inference_core_ready, load_pipeline, load_plugins};
 use crate::{
     loader::SearchPath,
     metrics::{self, Metrics},
-    serve::{LimitSettings, ServeOptions, Server},
+    serve::{CacheSettings, LimitSettings, ServeOptions, Server},
 };
 
 /// `hark serve`'s arguments.
@@ -44,6 +44,18 @@ pub struct ServeArgs {
     /// A request with no answer after this long fails.
     #[arg(long, value_name = "S", default_value_t = 60)]
     pub request_timeout_s: u64,
+    /// Answers kept per service for identical requests (intents, speech);
+    /// 0 turns the cache off.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub cache_entries: usize,
+    /// Cache `handle` answers too: only for pipelines whose answers depend
+    /// on the words alone (a FAQ), not on the time or a device's state.
+    #[arg(long)]
+    pub cache_handle: bool,
+    /// Most concurrent requests whose matrix products run as one batch;
+    /// 1 turns dynamic batching off.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub batch_max: usize,
 }
 
 /// Runs the server; returns the exit code (only on a start-up error).
@@ -75,8 +87,13 @@ pub fn main(args: ServeArgs, search: &SearchPath, color: bool) -> i32 {
         },
         max_connections: args.max_connections,
         request_timeout: Duration::from_secs(args.request_timeout_s),
+        cache: CacheSettings {
+            entries: args.cache_entries,
+            handle: args.cache_handle,
+        },
         ..defaults
     };
+    crate::inference::batch::set_max_batch(args.batch_max);
     let name = args
         .file
         .file_stem()

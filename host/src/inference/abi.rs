@@ -6,21 +6,20 @@
 //! [`PluginError`]s; shapes are checked before any kernel runs.
 
 use std::{
-    cell::RefCell,
     panic::{catch_unwind, AssertUnwindSafe},
     path::Path,
     sync::{Arc, OnceLock},
 };
 
 use anyhow::{bail, Result};
-use hark_kernels::{ops, Activations, QuantFormat, QuantMatrix};
+use hark_kernels::{ops, QuantFormat, QuantMatrix};
 use hark_plugin_api::{
     abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
     ModelOptions, PluginError, PluginErrorKind, Tensor, TensorView, WeightFormat, WeightsHandle,
 };
 
-use super::{core, models::Model, weights::Weights};
+use super::{batch::SharedMatrix, core, models::Model, weights::Weights};
 
 /// The vtable handed to every plugin (one per process).
 pub fn vtable() -> InferenceVTableRef {
@@ -98,7 +97,7 @@ extern "C" fn matrix_quantize(
             );
         }
         let m = QuantMatrix::from_f32(&weights, rows, cols, quant_format(format));
-        Ok(MatrixHandle(Box::into_raw(Box::new(m)) as *const _))
+        Ok(matrix_handle(Arc::new(SharedMatrix::new(m))))
     })
 }
 
@@ -111,11 +110,25 @@ fn quant_format(format: WeightFormat) -> QuantFormat {
     }
 }
 
+/// A handle is an `Arc<SharedMatrix>` given to the plugin: matrices read
+/// from a weight file are shared by every node that reads them, so that
+/// their products can be batched (`batch.rs`).
+fn matrix_handle(m: Arc<SharedMatrix>) -> MatrixHandle {
+    MatrixHandle(Arc::into_raw(m) as *const _)
+}
+
 /// # Safety
 /// `handle` must come from `matrix_quantize` or `weights_matrix` and not be released.
+unsafe fn shared_matrix<'a>(handle: MatrixHandle) -> &'a SharedMatrix {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &*(handle.0 as *const SharedMatrix) }
+}
+
+/// # Safety
+/// As for [`shared_matrix`].
 unsafe fn matrix<'a>(handle: MatrixHandle) -> &'a QuantMatrix {
     // SAFETY: guaranteed by the caller.
-    unsafe { &*(handle.0 as *const QuantMatrix) }
+    unsafe { &shared_matrix(handle).matrix }
 }
 
 unsafe extern "C" fn matrix_shape(handle: MatrixHandle) -> MatrixShape {
@@ -127,11 +140,6 @@ unsafe extern "C" fn matrix_shape(handle: MatrixHandle) -> MatrixShape {
     }
 }
 
-thread_local! {
-    /// Quantized activations, reused between calls on this thread.
-    static ACTIVATIONS: RefCell<Activations> = RefCell::new(Activations::new());
-}
-
 unsafe extern "C" fn linear(
     handle: MatrixHandle,
     x: RSlice<'_, f32>,
@@ -139,7 +147,8 @@ unsafe extern "C" fn linear(
     mut y: RSliceMut<'_, f32>,
 ) -> RResult<(), PluginError> {
     // SAFETY: the plugin passes a live handle (the vtable's contract).
-    let m = unsafe { matrix(handle) };
+    let shared = unsafe { shared_matrix(handle) };
+    let m = &shared.matrix;
     guarded("linear", || {
         let core = the_core()?;
         let (rows, cols) = (m.rows(), m.cols());
@@ -160,8 +169,7 @@ unsafe extern "C" fn linear(
         if !bias.is_empty() && bias.len() != rows {
             bail!("bias has {} values; the matrix has {rows} rows", bias.len());
         }
-        ACTIVATIONS
-            .with_borrow_mut(|acts| m.matmul(&core.kernels, &x, &mut y, acts, core.pool.as_ref()));
+        shared.matmul(&core.kernels, &x, &mut y, core.pool.as_ref());
         if !bias.is_empty() {
             for row in y.chunks_mut(rows) {
                 ops::add(row, &bias);
@@ -173,8 +181,8 @@ unsafe extern "C" fn linear(
 
 unsafe extern "C" fn matrix_release(handle: MatrixHandle) {
     if !handle.0.is_null() {
-        // SAFETY: made by `Box::into_raw` and released once (the contract).
-        drop(unsafe { Box::from_raw(handle.0 as *mut QuantMatrix) });
+        // SAFETY: made by `Arc::into_raw` and released once (the contract).
+        drop(unsafe { Arc::from_raw(handle.0 as *const SharedMatrix) });
     }
 }
 
@@ -349,8 +357,9 @@ unsafe extern "C" fn weights_matrix(
     // SAFETY: the plugin passes a live handle (the vtable's contract).
     let w = unsafe { weights(handle) };
     guarded("reading a weight matrix", || {
-        let m = w.matrix(name.as_str(), quant_format(format))?;
-        Ok(MatrixHandle(Box::into_raw(Box::new(m)) as *const _))
+        Ok(matrix_handle(
+            w.shared_matrix(name.as_str(), quant_format(format))?,
+        ))
     })
 }
 

@@ -12,6 +12,7 @@
 //!   and turns them into errors.
 
 mod abi;
+pub mod batch;
 pub mod models;
 pub mod weights;
 

@@ -25,6 +25,8 @@ use hark_kernels::{
 use hark_plugin_api::DType;
 use memmap2::Mmap;
 use parking_lot::Mutex;
+
+use super::batch::SharedMatrix;
 use safetensors::{tensor::Metadata, Dtype, SafeTensors};
 
 /// A mapped safetensors file.
@@ -35,6 +37,9 @@ pub struct Weights {
     /// Where the tensor data starts (after the 8-byte length and header).
     data_start: usize,
     metadata: Metadata,
+    /// Matrices made from this file, shared by the nodes that use them
+    /// (and so batched together), kept while one of them does.
+    matrices: Mutex<HashMap<(String, QuantFormat), Weak<SharedMatrix>>>,
 }
 
 impl std::fmt::Debug for Weights {
@@ -85,6 +90,7 @@ pub fn open(path: &Path) -> Result<Arc<Weights>> {
         data_start: 8 + header_len,
         map,
         metadata,
+        matrices: Mutex::new(HashMap::new()),
     });
     files.retain(|_, w| w.strong_count() > 0);
     files.insert(canonical, Arc::downgrade(&weights));
@@ -133,6 +139,25 @@ impl Weights {
     /// The 2-D tensor `name` as a quantized matrix in `format`: f32, f16
     /// and bf16 tensors are quantized; pre-quantized ones (see the module
     /// docs) are repacked as they are, and must already be in `format`.
+    /// [`Weights::matrix`], made once and shared while in use.
+    pub fn shared_matrix(&self, name: &str, format: QuantFormat) -> Result<Arc<SharedMatrix>> {
+        let key = (name.to_string(), format);
+        if let Some(m) = self.matrices.lock().get(&key).and_then(Weak::upgrade) {
+            return Ok(m);
+        }
+        // Made outside the lock: quantizing takes a while, and two nodes
+        // racing here at worst make it twice.
+        let m = Arc::new(SharedMatrix::new(self.matrix(name, format)?));
+        let mut matrices = self.matrices.lock();
+        if let Some(first) = matrices.get(&key).and_then(Weak::upgrade) {
+            return Ok(first);
+        }
+        matrices.retain(|_, w| w.strong_count() > 0);
+        matrices.insert(key, Arc::downgrade(&m));
+        Ok(m)
+    }
+
+    /// The tensor `name` as a matrix in `format`.
     pub fn matrix(&self, name: &str, format: QuantFormat) -> Result<QuantMatrix> {
         let view = self.get(name)?;
         let meta = |key: &str| {

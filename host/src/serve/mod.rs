@@ -13,6 +13,7 @@
 //! breaks the protocol is closed with an `error` event. Models are shared
 //! by every session through the model service (loaded once per process).
 
+mod cache;
 mod limit;
 mod session;
 mod stages;
@@ -29,6 +30,7 @@ use std::{
 
 use serde_json::json;
 
+pub use cache::CacheSettings;
 pub use limit::{LimitSettings, Refusal};
 pub use stages::{Service, Stage, Stages};
 
@@ -52,6 +54,8 @@ pub struct ServeOptions {
     pub request_timeout: Duration,
     /// Longest audio of one `transcribe`, in seconds.
     pub max_audio_seconds: u32,
+    /// The result cache.
+    pub cache: CacheSettings,
 }
 
 impl Default for ServeOptions {
@@ -69,6 +73,10 @@ impl Default for ServeOptions {
             write_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             max_audio_seconds: 60,
+            cache: CacheSettings {
+                entries: 1024,
+                handle: false,
+            },
         }
     }
 }
@@ -79,6 +87,7 @@ pub struct Shared {
     plugins: Arc<PluginSet>,
     metrics: Arc<Metrics>,
     limiter: limit::Limiter,
+    cache: cache::ResultCache,
     options: ServeOptions,
     /// The answer to `describe`, made once.
     info: Event,
@@ -141,6 +150,7 @@ impl Server {
         Ok(Server {
             shared: Arc::new(Shared {
                 limiter: limit::Limiter::new(options.limit),
+                cache: cache::ResultCache::new(options.cache),
                 stages,
                 plugins,
                 metrics,

@@ -338,6 +338,10 @@ impl Session<'_> {
         let Some(request) = self.text_request(event) else {
             return self.error("malformed", "`transcript` needs `text`");
         };
+        let key = request_text(&request);
+        if self.answer_from_cache(Service::Handle, &key)? {
+            return Ok(());
+        }
         let replies = stage_replies(&stage);
         let mut said: Vec<String> = Vec::new();
         let mut intent: Option<String> = None;
@@ -371,8 +375,10 @@ impl Session<'_> {
             } else {
                 "handled"
             };
-            self.send(&Event::with_data(kind, json!({ "text": text })))?;
+            let answer = Event::with_data(kind, json!({ "text": text }));
+            self.send(&answer)?;
             self.flush()?;
+            self.shared.cache.put(Service::Handle, key, vec![answer]);
         }
         Ok(())
     }
@@ -384,6 +390,10 @@ impl Session<'_> {
         let Some(request) = self.text_request(event) else {
             return self.error("malformed", "`recognize` needs `text`");
         };
+        let key = request_text(&request);
+        if self.answer_from_cache(Service::Intent, &key)? {
+            return Ok(());
+        }
         let mut intent: Option<IntentMessage> = None;
         let began = Instant::now();
         let outcome = self.request(&stage, vec![request], None, |_, message| {
@@ -413,8 +423,25 @@ impl Session<'_> {
             };
             self.send(&answer)?;
             self.flush()?;
+            self.shared.cache.put(Service::Intent, key, vec![answer]);
         }
         Ok(())
+    }
+
+    /// Answers from the cache if it holds `key`; returns whether it did.
+    fn answer_from_cache(&mut self, service: Service, key: &str) -> std::io::Result<bool> {
+        let began = Instant::now();
+        let Some(answer) = self.shared.cache.get(service, key, &self.shared.metrics) else {
+            return Ok(false);
+        };
+        for event in &answer {
+            self.send(event)?;
+        }
+        self.flush()?;
+        self.shared
+            .metrics
+            .request(service.name(), "ok", began.elapsed().as_secs_f64());
+        Ok(true)
     }
 
     // --- text to speech -----------------------------------------------------
@@ -444,8 +471,29 @@ impl Session<'_> {
         let mut started = !start;
         let mut format = (22_050u32, 1u16);
         let mut writer_failed = None;
+        // The chunks, for the cache.
+        let mut chunks: Vec<Event> = Vec::new();
+        let cached = self
+            .shared
+            .cache
+            .get(Service::Tts, text, &self.shared.metrics);
         let writer = &mut self.writer;
-        let outcome = if text.trim().is_empty() {
+        let outcome = if let Some(cached) = cached {
+            let sent = (|| {
+                for chunk in &cached {
+                    if !started {
+                        let (rate, channels) = (chunk.u64("rate"), chunk.u64("channels"));
+                        format = (rate.unwrap_or(22_050) as u32, channels.unwrap_or(1) as u16);
+                        write_event(writer, &audio_event("audio-start", format, Vec::new()))?;
+                        started = true;
+                    }
+                    write_event(writer, chunk)?;
+                }
+                writer.flush()
+            })();
+            sent?;
+            Ok(())
+        } else if text.trim().is_empty() {
             Ok(())
         } else {
             let shared = self.shared.clone();
@@ -472,10 +520,10 @@ impl Session<'_> {
                                     )?;
                                     started = true;
                                 }
-                                write_event(
-                                    writer,
-                                    &audio_event("audio-chunk", format, pcm16(&frame.samples)),
-                                )?;
+                                let chunk =
+                                    audio_event("audio-chunk", format, pcm16(&frame.samples));
+                                write_event(writer, &chunk)?;
+                                chunks.push(chunk);
                                 writer.flush()
                             })();
                             match sent {
@@ -494,6 +542,11 @@ impl Session<'_> {
             return Err(e);
         }
         let ok = self.answered(Service::Tts, outcome, began)?;
+        if ok && !chunks.is_empty() {
+            self.shared
+                .cache
+                .put(Service::Tts, text.to_string(), chunks);
+        }
         if ok {
             if !started {
                 self.send(&audio_event("audio-start", format, Vec::new()))?;
@@ -616,6 +669,14 @@ pub enum RequestError {
     Failed(StageError),
 }
 use RequestError::{Failed, Refused};
+
+/// A text request's text: the cache's key.
+fn request_text(request: &Message) -> String {
+    match &request.payload {
+        Payload::Text(t) => t.text.to_string(),
+        _ => String::new(),
+    }
+}
 
 /// How many of the handle stage's exits are replies (the intent, if
 /// any, comes after them).

@@ -4,16 +4,22 @@ use hark_sdk::{inference::WeightFormat, prelude::*, value_map, Value};
 
 use super::*;
 
-pub(super) const FORMATS: [&str; 4] = ["q8_0", "q4_0", "i8row", "f32"];
+pub(crate) const FORMATS: [&str; 4] = ["q8_0", "q4_0", "i8row", "f32"];
+
+/// The weight format named `format` (one of [`FORMATS`], checked by the
+/// settings).
+pub(crate) fn weight_format(format: &str) -> WeightFormat {
+    match format {
+        "q4_0" => WeightFormat::Q4_0,
+        "i8row" => WeightFormat::I8Row,
+        "f32" => WeightFormat::F32,
+        _ => WeightFormat::Q8_0,
+    }
+}
 
 impl MiniLmSettings {
     pub(super) fn weight_format(&self) -> WeightFormat {
-        match self.format.as_str() {
-            "q4_0" => WeightFormat::Q4_0,
-            "i8row" => WeightFormat::I8Row,
-            "f32" => WeightFormat::F32,
-            _ => WeightFormat::Q8_0,
-        }
+        weight_format(&self.format)
     }
 }
 

@@ -12,7 +12,7 @@
 mod imp;
 
 pub use imp::MiniLmNode;
-use imp::*;
+pub(crate) use imp::{weight_format, FORMATS};
 
 use std::path::PathBuf;
 
