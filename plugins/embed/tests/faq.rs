@@ -82,6 +82,17 @@ fn questions_are_answered_by_meaning() {
     );
 }
 
+/// The error creating a node for the FAQ file at `path`.
+fn refused(path: &std::path::Path) -> String {
+    match Harness::with_inference::<Faq>(
+        &config(&path.display().to_string()),
+        hark::inference::vtable(),
+    ) {
+        Ok(_) => panic!("{} was accepted", path.display()),
+        Err(e) => e.message.to_string(),
+    }
+}
+
 #[test]
 fn a_bad_faq_file_is_refused_with_where_and_why() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,7 +104,7 @@ fn a_bad_faq_file_is_refused_with_where_and_why() {
     )
     .err()
     .expect("refused");
-    assert!(err.message.contains("faq.ron:1:"), "{}", err.message);
+    assert!(err.contains("faq.ron:1:"), "{err}");
 
     std::fs::write(&broken, "[ (questions: [], answer: \"a\") ]").unwrap();
     let err = Harness::with_inference::<Faq>(
@@ -102,11 +113,7 @@ fn a_bad_faq_file_is_refused_with_where_and_why() {
     )
     .err()
     .expect("refused");
-    assert!(
-        err.message.contains("at least one question"),
-        "{}",
-        err.message
-    );
+    assert!(err.contains("at least one question"), "{}", err.message);
 
     let missing = dir.path().join("none.ron");
     let err = Harness::with_inference::<Faq>(
@@ -115,5 +122,5 @@ fn a_bad_faq_file_is_refused_with_where_and_why() {
     )
     .err()
     .expect("refused");
-    assert!(err.message.contains("cannot read"), "{}", err.message);
+    assert!(err.contains("cannot read"), "{err}");
 }
