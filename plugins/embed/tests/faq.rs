@@ -98,29 +98,13 @@ fn a_bad_faq_file_is_refused_with_where_and_why() {
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("faq.ron");
     std::fs::write(&broken, "[ (questions: [\"hi\"], answer: ) ]").unwrap();
-    let err = Harness::with_inference::<Faq>(
-        &config(&broken.display().to_string()),
-        hark::inference::vtable(),
-    )
-    .err()
-    .expect("refused");
+    let err = refused(&broken);
     assert!(err.contains("faq.ron:1:"), "{err}");
 
     std::fs::write(&broken, "[ (questions: [], answer: \"a\") ]").unwrap();
-    let err = Harness::with_inference::<Faq>(
-        &config(&broken.display().to_string()),
-        hark::inference::vtable(),
-    )
-    .err()
-    .expect("refused");
-    assert!(err.contains("at least one question"), "{}", err.message);
+    let err = refused(&broken);
+    assert!(err.contains("at least one question"), "{err}");
 
-    let missing = dir.path().join("none.ron");
-    let err = Harness::with_inference::<Faq>(
-        &config(&missing.display().to_string()),
-        hark::inference::vtable(),
-    )
-    .err()
-    .expect("refused");
+    let err = refused(&dir.path().join("none.ron"));
     assert!(err.contains("cannot read"), "{err}");
 }
