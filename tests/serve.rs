@@ -39,8 +39,12 @@ fn free_port() -> u16 {
 }
 
 fn serve(extra: &[&str]) -> Server {
+    serve_on(free_port(), extra)
+}
+
+fn serve_on(port: u16, extra: &[&str]) -> Server {
     hark_tests::install_models(&["whisper-tiny.en"]);
-    let (port, metrics) = (free_port(), free_port());
+    let metrics = free_port();
     let mut child = Command::new(hark_bin())
         .current_dir(workspace_root())
         .args(["serve", "tests/pipelines/serve.ron"])
@@ -416,4 +420,113 @@ fn hostile_clients_cost_only_their_own_session() {
     );
     assert!(started.elapsed() < Duration::from_secs(60));
     assert!(metric(&server, "hark_refusals_total{reason=\"malformed\"}") >= 50.0);
+}
+
+/// `hark run` of a satellite pipeline, its output read line by line.
+struct Satellite {
+    child: Child,
+    stdout: BufReader<std::process::ChildStdout>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn satellite(pipeline: &str, set: &[String]) -> Satellite {
+    let mut command = Command::new(hark_bin());
+    command
+        .current_dir(workspace_root())
+        .args(["run", pipeline])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for s in set {
+        command.args(["--set", s]);
+    }
+    let mut child = command.spawn().expect("starting the satellite");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    Satellite {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl Satellite {
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .expect("reading the satellite");
+        line
+    }
+
+    /// Waits for the end; (success, stdout left, stderr).
+    fn end(mut self) -> (bool, String, String) {
+        drop(self.child.stdin.take());
+        let mut rest = String::new();
+        let _ = self.stdout.read_to_string(&mut rest);
+        let status = self.child.wait().unwrap();
+        (status.success(), rest, self.stderr.join().unwrap())
+    }
+}
+
+#[test]
+fn a_satellite_reports_a_lost_server_and_recovers() {
+    let port = free_port();
+    let server = serve_on(port, &[]);
+    let mut sat = satellite(
+        "tests/pipelines/satellite-text.ron",
+        &[format!("answer.server=127.0.0.1:{port}")],
+    );
+    let stdin = sat.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "what is 2 plus 3").unwrap();
+    assert!(sat.line().contains("is 5"), "answered through the server");
+
+    // The server goes away mid-run; a question asked meanwhile waits for
+    // it to come back (within the node's deadline) rather than hang.
+    drop(server);
+    let stdin = sat.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "what is 4 plus 4").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let _server = serve_on(port, &[]);
+    let answer = sat.line();
+    assert!(
+        answer.contains("is 8"),
+        "answered after the restart: {answer:?}"
+    );
+    let (ok, _, stderr) = sat.end();
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("lost the Wyoming server"), "{stderr}");
+    assert!(stderr.contains("answers again"), "{stderr}");
+}
+
+#[test]
+fn a_voice_satellite_sends_its_speech_to_the_server() {
+    hark_tests::install_models(&["silero-vad"]);
+    // The server is not there yet when the satellite hears the request:
+    // it says so, and transcribes it once the server is up.
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = speech_wav(dir.path(), "What time is it?", 16_000);
+    let sat = satellite(
+        "tests/pipelines/satellite.ron",
+        &[
+            format!("stt.server=127.0.0.1:{port}"),
+            format!("input.path={}", wav.display()),
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let _server = serve_on(port, &[]);
+    let (ok, stdout, stderr) = sat.end();
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        words(&stdout),
+        words("what time is it"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(stderr.contains("lost the Wyoming server"), "{stderr}");
 }

@@ -36,11 +36,6 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 21))
 }
 
-/// Buckets for batch sizes: 1, 2, 4, ... 64.
-fn batch_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(1.0, 2.0, 7))
-}
-
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 /// A node of a pipeline.
@@ -76,13 +71,6 @@ pub struct ReasonLabels {
     pub reason: &'static str,
 }
 
-/// A model the core batches requests for.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ModelLabels {
-    /// The model's name (its file name, not a user's text).
-    pub model: String,
-}
-
 /// Every metric of the process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -109,8 +97,6 @@ pub struct Metrics {
     pub cache_hits: Family<ServiceLabels, Counter>,
     /// See `cache_hits`.
     pub cache_misses: Family<ServiceLabels, Counter>,
-    /// Batch sizes the core ran, by model.
-    pub batch_size: Family<ModelLabels, Histogram, fn() -> Histogram>,
 }
 
 impl Default for Metrics {
@@ -137,8 +123,6 @@ impl Metrics {
         let queue_wait_seconds = latency_histogram();
         let cache_hits = Family::<ServiceLabels, Counter>::default();
         let cache_misses = Family::<ServiceLabels, Counter>::default();
-        let batch_size: Family<ModelLabels, Histogram, fn() -> Histogram> =
-            Family::new_with_constructor(batch_histogram);
         registry.register(
             "node_call_seconds",
             "Time of each plugin call (on_message, produce, flush) per node",
@@ -199,11 +183,7 @@ impl Metrics {
             "Requests the result cache did not hold",
             cache_misses.clone(),
         );
-        registry.register(
-            "batch_size",
-            "Requests run together as one batch, per model",
-            batch_size.clone(),
-        );
+        registry.register_collector(Box::new(BatchSizes));
         let links = Arc::new(LiveLinks::default());
         registry.register_collector(Box::new(links.clone()));
         Metrics {
@@ -221,7 +201,6 @@ impl Metrics {
             queue_wait_seconds,
             cache_hits,
             cache_misses,
-            batch_size,
         }
     }
 
@@ -325,6 +304,40 @@ impl Collector for LiveLinks {
     }
 }
 
+/// The inference core's batch sizes (`inference::batch`), read on each
+/// scrape.
+#[derive(Debug)]
+struct BatchSizes;
+
+impl Collector for BatchSizes {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let (counts, sum) = crate::inference::batch::batch_stats();
+        // Per-bucket counts: the encoder accumulates them.
+        let buckets: Vec<(f64, u64)> = crate::inference::batch::BATCH_BUCKETS
+            .iter()
+            .zip(counts)
+            .map(|(&le, n)| {
+                let le = if le == u64::MAX {
+                    f64::INFINITY
+                } else {
+                    le as f64
+                };
+                (le, n)
+            })
+            .collect();
+        let count = counts.iter().sum();
+        let metric = encoder.encode_descriptor(
+            "batch_size",
+            "Requests whose matrix products ran together, per product",
+            None,
+            prometheus_client::metrics::MetricType::Histogram,
+        )?;
+        metric.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+            sum as f64, count, &buckets, None,
+        )
+    }
+}
+
 /// Serves `metrics` at `http://ADDR/metrics` on a thread of its own.
 /// Returns the address bound (port 0 picks one).
 pub fn serve(metrics: Arc<Metrics>, addr: SocketAddr) -> Result<SocketAddr, String> {
@@ -385,6 +398,10 @@ mod tests {
         );
         assert!(text.contains("hark_requests_total{service=\"handle\",outcome=\"ok\"} 1"));
         assert!(text.contains("hark_refusals_total{reason=\"busy\"} 1"));
+        assert!(
+            text.contains("hark_batch_size_bucket{le=\"+Inf\"}"),
+            "{text}"
+        );
         assert!(text.ends_with("# EOF\n"), "{text}");
     }
 

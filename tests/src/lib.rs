@@ -32,7 +32,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// The packages the tests need built.
-const PACKAGES: [&str; 14] = [
+const PACKAGES: [&str; 15] = [
     "hark",
     "hark-plugin-audio",
     "hark-plugin-text",
@@ -45,6 +45,7 @@ const PACKAGES: [&str; 14] = [
     "hark-plugin-vision",
     "hark-plugin-c",
     "hark-plugin-python",
+    "hark-plugin-wyoming",
     "hark-fixture-faulty",
     "hark-fixture-abi10",
 ];

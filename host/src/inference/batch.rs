@@ -40,11 +40,12 @@ pub fn max_batch() -> usize {
     MAX_BATCH.load(Ordering::Relaxed)
 }
 
-/// Upper bounds of the batch-size histogram's buckets.
-pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
+/// Upper bounds of the batch-size histogram's buckets (the last is
+/// everything larger).
+pub const BATCH_BUCKETS: [u64; 7] = [1, 2, 4, 8, 16, 32, u64::MAX];
 
 /// Batch sizes run so far, process-wide: count per bucket of
-/// [`BATCH_BUCKETS`] (the last also counts anything larger), and the sum.
+/// [`BATCH_BUCKETS`], and the sum.
 static BATCHES: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
 static BATCHED_CALLS: AtomicU64 = AtomicU64::new(0);
 

@@ -17,7 +17,6 @@ mod cache;
 mod limit;
 mod session;
 mod stages;
-pub mod wyoming;
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -35,6 +34,7 @@ pub use limit::{LimitSettings, Refusal};
 pub use stages::{Service, Stage, Stages};
 
 use crate::{loader::PluginSet, metrics::Metrics, pipeline::Pipeline};
+pub use hark_wyoming as wyoming;
 use wyoming::{Event, Limits};
 
 /// How the server runs.

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::{
     stages::{Next, Service, Stage, StageError},
-    wyoming::{read_event, write_event, Event, FrameError},
+    wyoming::{f32_from_pcm16, pcm16_from_f32, read_event, write_event, Event, FrameError},
     Shared,
 };
 use crate::pipeline::AudioTarget;
@@ -236,11 +236,7 @@ impl Session<'_> {
                 ),
             );
         }
-        let samples: Vec<f32> = event
-            .payload
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0)
-            .collect();
+        let samples = f32_from_pcm16(&event.payload);
         audio.samples += samples.len();
         let limit = (self.shared.options.max_audio_seconds as usize)
             .saturating_mul(audio.rate as usize * audio.channels as usize)
@@ -520,8 +516,11 @@ impl Session<'_> {
                                     )?;
                                     started = true;
                                 }
-                                let chunk =
-                                    audio_event("audio-chunk", format, pcm16(&frame.samples));
+                                let chunk = audio_event(
+                                    "audio-chunk",
+                                    format,
+                                    pcm16_from_f32(&frame.samples),
+                                );
                                 write_event(writer, &chunk)?;
                                 chunks.push(chunk);
                                 writer.flush()
@@ -711,14 +710,6 @@ fn audio_event(kind: &str, (rate, channels): (u32, u16), payload: Vec<u8>) -> Ev
     event
 }
 
-/// f32 samples as 16-bit little-endian PCM.
-fn pcm16(samples: &[f32]) -> Vec<u8> {
-    samples
-        .iter()
-        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16).to_le_bytes())
-        .collect()
-}
-
 /// A slot value as JSON: its normalised value, or its text.
 fn value_json(value: &Value, raw: &str) -> serde_json::Value {
     match value {
@@ -747,13 +738,5 @@ mod tests {
         assert_eq!(sentence_end("Hello there."), None, "may go on: 'there.com'");
         assert_eq!(sentence_end("3.5 litres"), None);
         assert_eq!(sentence_end("Really? Yes"), Some(7));
-    }
-
-    #[test]
-    fn samples_become_little_endian_pcm16() {
-        assert_eq!(
-            pcm16(&[0.0, 1.0, -1.0, 2.0]),
-            [0, 0, 0xff, 0x7f, 0x01, 0x80, 0xff, 0x7f]
-        );
     }
 }

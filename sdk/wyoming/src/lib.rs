@@ -1,4 +1,5 @@
-//! The Wyoming protocol's framing (rhasspy/wyoming 1.x): one JSON header
+//! The Wyoming protocol's framing (rhasspy/wyoming 1.x), as `hark serve`
+//! and the `wyoming` plugin speak it: one JSON header
 //! line, `{"type": ..., "data_length": N, "payload_length": M, ...}`,
 //! then `N` bytes of JSON merged into the header's `data`, then `M`
 //! bytes of payload (PCM audio for `audio-chunk`).
@@ -10,7 +11,11 @@
 //! read. A peer that sends garbage gets a [`FrameError`], not a server
 //! that grows.
 
-use std::io::{self, BufRead, Read, Write};
+use std::{
+    io::{self, BufRead, BufReader, BufWriter, Read, Write},
+    net::{TcpStream, ToSocketAddrs},
+    time::{Duration, Instant},
+};
 
 use serde_json::{Map, Value};
 
@@ -236,6 +241,77 @@ pub fn write_event(writer: &mut impl Write, event: &Event) -> io::Result<()> {
     writer.write_all(&event.payload)
 }
 
+/// Samples in [-1, 1] as 16-bit little-endian PCM (Wyoming's `width: 2`).
+pub fn pcm16_from_f32(samples: &[f32]) -> Vec<u8> {
+    samples
+        .iter()
+        .flat_map(|s| ((s.clamp(-1.0, 1.0) * 32_767.0).round() as i16).to_le_bytes())
+        .collect()
+}
+
+/// 16-bit little-endian PCM as samples in [-1, 1) (an odd last byte is
+/// ignored).
+pub fn f32_from_pcm16(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0)
+        .collect()
+}
+
+/// A blocking connection to a Wyoming server.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    writer: BufWriter<TcpStream>,
+    limits: Limits,
+}
+
+impl Client {
+    /// Connects to `address` (`host:port`), giving up after `timeout`.
+    pub fn connect(address: &str, timeout: Duration) -> io::Result<Client> {
+        let mut last = io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("`{address}` has no address"),
+        );
+        for addr in address.to_socket_addrs()? {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    stream.set_write_timeout(Some(timeout))?;
+                    return Ok(Client {
+                        reader: BufReader::new(stream.try_clone()?),
+                        writer: BufWriter::new(stream),
+                        limits: Limits::default(),
+                    });
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Queues `event` (sent at the next [`Client::flush`] or when the
+    /// buffer fills).
+    pub fn send(&mut self, event: &Event) -> io::Result<()> {
+        write_event(&mut self.writer, event)
+    }
+
+    /// Sends what is queued.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+
+    /// The next event, waiting until `deadline` at most; `Ok(None)` when
+    /// the server closed the connection.
+    pub fn receive(&mut self, deadline: Instant) -> Result<Option<Event>, FrameError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(FrameError::Io(io::ErrorKind::TimedOut.into()));
+        }
+        self.reader.get_ref().set_read_timeout(Some(left))?;
+        read_event(&mut self.reader, &self.limits)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -326,6 +402,20 @@ mod tests {
                 String::from_utf8_lossy(garbage)
             );
         }
+    }
+
+    #[test]
+    fn pcm16_round_trips_within_one_step() {
+        let samples = [0.0, 0.5, -0.5, 1.0, -1.0, 0.25];
+        let back = f32_from_pcm16(&pcm16_from_f32(&samples));
+        for (a, b) in samples.iter().zip(&back) {
+            assert!((a - b).abs() < 1.0 / 16_000.0, "{a} vs {b}");
+        }
+        assert_eq!(
+            pcm16_from_f32(&[0.0, 1.0, -1.0, 2.0]),
+            [0, 0, 0xff, 0x7f, 0x01, 0x80, 0xff, 0x7f],
+            "little-endian, clamped"
+        );
     }
 
     #[test]
