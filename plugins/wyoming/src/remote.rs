@@ -88,18 +88,17 @@ impl Remote {
     /// Sends `request` and gives each event of the answer to `answer`
     /// until it says the answer is complete (`true`). On a connection
     /// that fails, the whole exchange starts again on a new one after a
-    /// delay (the answer collected so far is discarded by the caller's
-    /// `restart`), until the deadline.
+    /// delay, until the deadline; `answer(None)` comes first in every
+    /// attempt, to discard what an earlier one collected.
     pub fn exchange(
         &mut self,
         request: &[Event],
-        mut restart: impl FnMut(),
-        mut answer: impl FnMut(&Event) -> bool,
+        mut answer: impl FnMut(Option<&Event>) -> bool,
     ) -> Result<(), Failure> {
         let deadline = Instant::now() + Duration::from_millis(self.settings.timeout_ms.into());
         let mut delay = FIRST_DELAY;
         loop {
-            restart();
+            answer(None);
             match self.try_once(request, deadline, &mut answer) {
                 Ok(()) => {
                     self.found();
@@ -131,7 +130,7 @@ impl Remote {
         &mut self,
         request: &[Event],
         deadline: Instant,
-        answer: &mut impl FnMut(&Event) -> bool,
+        answer: &mut impl FnMut(Option<&Event>) -> bool,
     ) -> Result<(), Attempt> {
         let left = deadline.saturating_duration_since(Instant::now());
         let mut client = Client::connect(&self.settings.server, left.min(Duration::from_secs(5)))
@@ -150,7 +149,7 @@ impl Remote {
                     ))
                 }
                 Ok(Some(event)) => {
-                    if answer(&event) {
+                    if answer(Some(&event)) {
                         return Ok(());
                     }
                 }

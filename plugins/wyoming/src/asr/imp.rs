@@ -88,17 +88,17 @@ impl AsrNode {
         }
         request.push(Event::new("audio-stop"));
         let mut transcript = None;
-        let answered = self.remote.exchange(
-            &request,
-            || transcript = None,
-            |event| {
-                if event.kind == "transcript" {
-                    transcript = Some(event.str("text").unwrap_or_default().trim().to_string());
-                    return true;
-                }
+        let answered = self.remote.exchange(&request, |event| match event {
+            Some(event) if event.kind == "transcript" => {
+                transcript = Some(event.str("text").unwrap_or_default().trim().to_string());
+                true
+            }
+            Some(_) => false,
+            None => {
+                transcript = None;
                 false
-            },
-        );
+            }
+        });
         match (answered, transcript) {
             (Ok(()), Some(text)) if !text.is_empty() => out.emit(0, text_message(u.meta, text)),
             (Ok(()), _) => Ok(()),

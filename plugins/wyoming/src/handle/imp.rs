@@ -20,17 +20,17 @@ impl Node for HandleNode {
                     json!({ "text": text.text.as_str() }),
                 )];
                 let mut reply = None;
-                let answered = self.remote.exchange(
-                    &request,
-                    || reply = None,
-                    |event| match event.kind.as_str() {
-                        "handled" | "not-handled" => {
-                            reply = Some(event.str("text").unwrap_or_default().to_string());
-                            true
-                        }
-                        _ => false,
-                    },
-                );
+                let answered = self.remote.exchange(&request, |event| match event {
+                    Some(event) if matches!(event.kind.as_str(), "handled" | "not-handled") => {
+                        reply = Some(event.str("text").unwrap_or_default().to_string());
+                        true
+                    }
+                    Some(_) => false,
+                    None => {
+                        reply = None;
+                        false
+                    }
+                });
                 match (answered, reply) {
                     (Ok(()), Some(reply)) if !reply.is_empty() => {
                         out.emit(0, text_message(message.meta, reply))

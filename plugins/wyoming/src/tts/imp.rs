@@ -23,10 +23,12 @@ impl TtsNode {
         // a retried exchange starts again from nothing.
         let mut format = (22_050u32, 1u16);
         let mut chunks: Vec<Vec<f32>> = Vec::new();
-        let answered = self.remote.exchange(
-            &request,
-            || chunks.clear(),
-            |event| match event.kind.as_str() {
+        let answered = self.remote.exchange(&request, |event| {
+            let Some(event) = event else {
+                chunks.clear();
+                return false;
+            };
+            match event.kind.as_str() {
                 "audio-start" | "audio-chunk" => {
                     let rate = event.u64("rate").unwrap_or(format.0.into());
                     let channels = event.u64("channels").unwrap_or(format.1.into());
@@ -38,8 +40,8 @@ impl TtsNode {
                 }
                 "audio-stop" => true,
                 _ => false,
-            },
-        );
+            }
+        });
         if let Err(failure) = answered {
             self.remote.report(failure);
             return Ok(());
