@@ -326,7 +326,7 @@ impl Collector for BatchSizes {
             })
             .collect();
         let count = counts.iter().sum();
-        let metric = encoder.encode_descriptor(
+        let mut metric = encoder.encode_descriptor(
             "batch_size",
             "Requests whose matrix products ran together, per product",
             None,
