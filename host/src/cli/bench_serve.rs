@@ -57,6 +57,11 @@ pub struct ServeBenchArgs {
     /// can do).
     #[arg(long, value_name = "REQ/S")]
     pub rate: Option<f64>,
+    /// Requests are `transcribe` of this recording (a 16-bit PCM WAV file)
+    /// instead of `handle` questions; latency counts from the end of its
+    /// audio to the transcript.
+    #[arg(long, value_name = "WAV")]
+    pub speech: Option<std::path::PathBuf>,
 }
 
 /// Questions a shop's customers ask, none of them word for word in the
@@ -141,8 +146,12 @@ pub fn main(args: &ServeBenchArgs, search: &SearchPath, color: bool) -> i32 {
         Some(rate) => format!("{rate} requests/s offered"),
         None => "each client asks again at its answer".into(),
     };
+    let what = match &args.speech {
+        Some(path) => format!("`transcribe` requests of {}", path.display()),
+        None => "`handle` requests".into(),
+    };
     println!(
-        "hark bench serve {}: `handle` requests over Wyoming on loopback, {} s per run (≤ {} requests), {load}; {cores} cores, result cache off, {} requests at once",
+        "hark bench serve {}: {what} over Wyoming on loopback, {} s per run (≤ {} requests), {load}; {cores} cores, result cache off, {} requests at once",
         args.file.display(),
         args.seconds,
         args.max_requests,
@@ -225,6 +234,7 @@ fn drive(
     time: Duration,
     max: usize,
     rate: Option<f64>,
+    speech: Option<Arc<Vec<Event>>>,
 ) -> Result<Load, String> {
     let before = batch::batch_stats();
     let started = Instant::now();
@@ -232,6 +242,7 @@ fn drive(
     let per_client = max.div_ceil(clients.max(1));
     let threads: Vec<_> = (0..clients)
         .map(|c| {
+            let speech = speech.clone();
             std::thread::spawn(move || -> Result<(u64, u64, Histogram<u64>), String> {
                 let stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
                 stream.set_nodelay(true).map_err(|e| e.to_string())?;
@@ -259,17 +270,30 @@ fn drive(
                         }
                         None => Instant::now(),
                     };
-                    write_event(
-                        &mut writer,
-                        &Event::with_data("transcript", json!({ "text": question })),
-                    )
-                    .and_then(|()| writer.flush())
-                    .map_err(|e| e.to_string())?;
+                    let asked = match &speech {
+                        Some(events) => {
+                            for event in events.iter() {
+                                write_event(&mut writer, event).map_err(|e| e.to_string())?;
+                            }
+                            writer.flush().map_err(|e| e.to_string())?;
+                            // Counted from the end of the audio.
+                            Instant::now()
+                        }
+                        None => {
+                            write_event(
+                                &mut writer,
+                                &Event::with_data("transcript", json!({ "text": question })),
+                            )
+                            .and_then(|()| writer.flush())
+                            .map_err(|e| e.to_string())?;
+                            asked
+                        }
+                    };
                     let answer = read_event(&mut reader, &Limits::default())
                         .map_err(|e| e.to_string())?
                         .ok_or("the server closed the connection")?;
                     match answer.kind.as_str() {
-                        "handled" | "not-handled" => {
+                        "handled" | "not-handled" | "transcript" => {
                             latency.saturating_record(asked.elapsed().as_micros() as u64);
                             done += 1;
                         }
@@ -301,4 +325,30 @@ fn drive(
         after.1 - before.1,
     );
     Ok(load)
+}
+
+/// The events of one `transcribe` of `path`: 1024-sample chunks, as Home
+/// Assistant sends them.
+fn transcribe_request(path: &std::path::Path) -> Result<Vec<Event>, String> {
+    let mut reader = hound::WavReader::open(path).map_err(|e| e.to_string())?;
+    let spec = reader.spec();
+    if spec.bits_per_sample != 16 || spec.sample_format != hound::SampleFormat::Int {
+        return Err("not a 16-bit PCM WAV file".into());
+    }
+    let samples: Vec<i16> = reader
+        .samples::<i16>()
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let format = json!({ "rate": spec.sample_rate, "width": 2, "channels": spec.channels });
+    let mut events = vec![
+        Event::with_data("transcribe", json!({ "language": "en" })),
+        Event::with_data("audio-start", format.clone()),
+    ];
+    for piece in samples.chunks(1024 * spec.channels as usize) {
+        let mut chunk = Event::with_data("audio-chunk", format.clone());
+        chunk.payload = piece.iter().flat_map(|s| s.to_le_bytes()).collect();
+        events.push(chunk);
+    }
+    events.push(Event::new("audio-stop"));
+    Ok(events)
 }
