@@ -180,6 +180,7 @@ pub fn main(args: &ServeBenchArgs, search: &SearchPath, color: bool) -> i32 {
                 Duration::from_secs(1),
                 args.max_requests,
                 args.rate,
+                speech.clone(),
             );
             let load = match drive(
                 addr,
@@ -187,6 +188,7 @@ pub fn main(args: &ServeBenchArgs, search: &SearchPath, color: bool) -> i32 {
                 Duration::from_secs(args.seconds),
                 args.max_requests,
                 args.rate,
+                speech.clone(),
             ) {
                 Ok(l) => l,
                 Err(e) => {
