@@ -131,13 +131,30 @@ pub fn main(args: &ServeBenchArgs, search: &SearchPath, color: bool) -> i32 {
             return 2;
         }
     };
-    if server.stages().handle.is_none() {
-        eprintln!(
-            "error: {} has no stage that answers text (`handle`)",
-            args.file.display()
-        );
-        return 2;
-    }
+    let speech = match &args.speech {
+        None if server.stages().handle.is_none() => {
+            eprintln!(
+                "error: {} has no stage that answers text (`handle`)",
+                args.file.display()
+            );
+            return 2;
+        }
+        None => None,
+        Some(_) if server.stages().asr.is_none() => {
+            eprintln!(
+                "error: {} has no speech-to-text stage (`asr`)",
+                args.file.display()
+            );
+            return 2;
+        }
+        Some(path) => match transcribe_request(path) {
+            Ok(events) => Some(Arc::new(events)),
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return 2;
+            }
+        },
+    };
     let addr = server.local_addr().expect("bound");
     std::thread::spawn(move || server.run());
 
