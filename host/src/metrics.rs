@@ -317,11 +317,8 @@ impl Collector for BatchSizes {
             .iter()
             .zip(counts)
             .map(|(&le, n)| {
-                let le = if le == u64::MAX {
-                    f64::INFINITY
-                } else {
-                    le as f64
-                };
+                // The encoder writes `f64::MAX` as `+Inf`.
+                let le = if le == u64::MAX { f64::MAX } else { le as f64 };
                 (le, n)
             })
             .collect();
