@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Requests running at once (default: one per core).
     #[arg(long, value_name = "N")]
     pub max_concurrent: Option<usize>,
+    /// Speech-to-text requests running at once (default: one per four
+    /// cores, as a decode uses up to four).
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_asr: Option<usize>,
     /// Requests waiting for a slot, at most; more are refused at once.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_waiting: usize,
@@ -85,6 +89,7 @@ pub fn main(args: ServeArgs, search: &SearchPath, color: bool) -> i32 {
             waiting: args.max_waiting,
             wait: Duration::from_millis(args.queue_timeout_ms),
         },
+        asr_running: args.max_concurrent_asr.unwrap_or(defaults.asr_running),
         max_connections: args.max_connections,
         request_timeout: Duration::from_secs(args.request_timeout_s),
         cache: CacheSettings {

@@ -44,6 +44,11 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// The concurrency limit.
     pub limit: LimitSettings,
+    /// Speech-to-text requests running at once (a limit of their own,
+    /// under the same wait list settings): a whisper decode already uses
+    /// every core up to four, and decodes beside it only slow each other
+    /// down (whisper.cpp's threads spin while they wait).
+    pub asr_running: usize,
     /// Connections open at once, at most; more are refused.
     pub max_connections: usize,
     /// A connection with no complete event for this long is closed.
@@ -68,6 +73,7 @@ impl Default for ServeOptions {
                 waiting: 256,
                 wait: Duration::from_secs(5),
             },
+            asr_running: (cores / cores.min(4)).max(1),
             max_connections: 512,
             idle_timeout: Duration::from_secs(300),
             write_timeout: Duration::from_secs(30),
@@ -87,6 +93,7 @@ pub struct Shared {
     plugins: Arc<PluginSet>,
     metrics: Arc<Metrics>,
     limiter: limit::Limiter,
+    asr_limiter: limit::Limiter,
     cache: cache::ResultCache,
     options: ServeOptions,
     /// The answer to `describe`, made once.
@@ -150,6 +157,10 @@ impl Server {
         Ok(Server {
             shared: Arc::new(Shared {
                 limiter: limit::Limiter::new(options.limit),
+                asr_limiter: limit::Limiter::new(LimitSettings {
+                    running: options.asr_running,
+                    ..options.limit
+                }),
                 cache: cache::ResultCache::new(options.cache),
                 stages,
                 plugins,

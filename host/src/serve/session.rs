@@ -611,7 +611,11 @@ impl Session<'_> {
         on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
     ) -> Result<(), RequestError> {
         let shared = self.shared.clone();
-        let _permit = shared.limiter.acquire(&shared.metrics).map_err(Refused)?;
+        let limiter = match stage.service {
+            Service::Asr => &shared.asr_limiter,
+            _ => &shared.limiter,
+        };
+        let _permit = limiter.acquire(&shared.metrics).map_err(Refused)?;
         stage
             .run(
                 &shared.plugins,
