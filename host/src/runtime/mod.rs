@@ -133,49 +133,30 @@ impl std::fmt::Display for StartError {
 /// registries, which hold them only while a node uses them) are loaded
 /// once, at start-up, rather than by every request.
 pub struct Resident {
+    // Declared before the environments their contexts point into, so that
+    // they shut down first.
     _instances: Vec<Instance>,
+    _envs: Vec<Arc<NodeEnv>>,
 }
 
 impl Resident {
     /// Creates every node of `pipeline` (shut down when dropped).
     pub fn create(pipeline: &Pipeline, plugins: &PluginSet) -> Result<Resident, Vec<StartError>> {
-        let mut instances = Vec::new();
-        let mut errors = Vec::new();
-        for spec in &pipeline.nodes {
-            let plugin = plugins
-                .get(&spec.plugin)
-                .expect("validated pipelines name loaded plugins");
-            match Instance::create(plugin, spec, &NodeEnv::new(&spec.name)) {
-                Ok(instance) => instances.push(instance),
-                Err(e) => errors.push(StartError {
-                    node: spec.name.clone(),
-                    kind: spec.kind.name.clone(),
-                    message: e.message.to_string(),
-                    hint: e.hint.to_string(),
-                }),
-            }
-        }
-        if errors.is_empty() {
-            Ok(Resident {
-                _instances: instances,
-            })
-        } else {
-            Err(errors)
-        }
+        let (instances, envs) = create_nodes(pipeline, plugins)?;
+        Ok(Resident {
+            _instances: instances,
+            _envs: envs,
+        })
     }
 }
 
-/// Creates every node, then runs them until every stream has ended.
-///
-/// Nodes are all created before any runs, so a missing file or device is
-/// reported before anything happens. `Err` lists every node that failed
-/// to start.
-pub fn run(
+/// Creates a node of every spec of `pipeline`, each with the host state
+/// its context points into. `Err` lists every node that failed to start
+/// (the others are shut down).
+fn create_nodes(
     pipeline: &Pipeline,
     plugins: &PluginSet,
-    options: &RunOptions,
-) -> Result<RunReport, Vec<StartError>> {
-    let started = Instant::now();
+) -> Result<(Vec<Instance>, Vec<Arc<NodeEnv>>), Vec<StartError>> {
     let envs: Vec<Arc<NodeEnv>> = pipeline
         .nodes
         .iter()
@@ -197,9 +178,25 @@ pub fn run(
             }),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors); // `instances` drop here, shutting down cleanly
+    if errors.is_empty() {
+        Ok((instances, envs))
+    } else {
+        Err(errors) // `instances` drop here, shutting down cleanly
     }
+}
+
+/// Creates every node, then runs them until every stream has ended.
+///
+/// Nodes are all created before any runs, so a missing file or device is
+/// reported before anything happens. `Err` lists every node that failed
+/// to start.
+pub fn run(
+    pipeline: &Pipeline,
+    plugins: &PluginSet,
+    options: &RunOptions,
+) -> Result<RunReport, Vec<StartError>> {
+    let started = Instant::now();
+    let (instances, envs) = create_nodes(pipeline, plugins)?;
     let startup = started.elapsed();
 
     // Wire the links.

@@ -105,19 +105,9 @@ impl FaqIndex {
             ))
             .with_hint("a FAQ file is a list of (questions: [\"..\"], answer: \"..\")")
         })?;
-        let (weights, vocab) = (minilm.join("model.safetensors"), minilm.join("vocab.txt"));
-        if !weights.is_file() || !vocab.is_file() {
-            return Err(Error::config(format!(
-                "MiniLM is missing from {} (model.safetensors and vocab.txt)",
-                minilm.display()
-            ))
-            .with_hint("run `hark models fetch minilm-l6`, or set `model` to its directory"));
-        }
-        let tokenizer = Tokenizer::from_vocab(&std::fs::read_to_string(&vocab)?)
-            .map_err(|e| Error::config(format!("{}: {e}", vocab.display())))?;
-        let encoder = Encoder::load(
+        let (tokenizer, encoder) = hark_minilm::load(
             ctx.inference()?,
-            &weights,
+            minilm,
             crate::minilm::weight_format(format),
         )?;
         let mut index = FaqIndex {

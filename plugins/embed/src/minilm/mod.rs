@@ -97,17 +97,8 @@ impl NodeKind for MiniLm {
         } else {
             PathBuf::from(&settings.model)
         };
-        let (weights, vocab) = (dir.join("model.safetensors"), dir.join("vocab.txt"));
-        if !weights.is_file() || !vocab.is_file() {
-            return Err(Error::config(format!(
-                "MiniLM is missing from {} (model.safetensors and vocab.txt)",
-                dir.display()
-            ))
-            .with_hint("run `hark models fetch minilm-l6`, or set `model` to its directory"));
-        }
-        let tokenizer = Tokenizer::from_vocab(&std::fs::read_to_string(&vocab)?)
-            .map_err(|e| Error::config(format!("{}: {e}", vocab.display())))?;
-        let encoder = Encoder::load(ctx.inference()?, &weights, settings.weight_format())?;
+        let (tokenizer, encoder) =
+            hark_minilm::load(ctx.inference()?, &dir, settings.weight_format())?;
         ctx.info(&format!(
             "MiniLM loaded ({}), kernels: {}",
             settings.format,

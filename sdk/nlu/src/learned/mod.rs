@@ -74,17 +74,7 @@ pub fn weight_format(name: &str) -> Result<WeightFormat, Error> {
 impl Featurizer {
     /// Loads MiniLM from `dir` (`model.safetensors`, `vocab.txt`).
     pub fn load(core: Inference, dir: &Path, format: &str) -> Result<Featurizer, Error> {
-        let (weights, vocab) = (dir.join("model.safetensors"), dir.join("vocab.txt"));
-        if !weights.is_file() || !vocab.is_file() {
-            return Err(Error::config(format!(
-                "MiniLM is missing from {} (model.safetensors and vocab.txt)",
-                dir.display()
-            ))
-            .with_hint("run `hark models fetch minilm-l6`"));
-        }
-        let tokenizer = Tokenizer::from_vocab(&std::fs::read_to_string(&vocab)?)
-            .map_err(|e| Error::config(format!("{}: {e}", vocab.display())))?;
-        let encoder = Encoder::load(core, &weights, weight_format(format)?)?;
+        let (tokenizer, encoder) = hark_minilm::load(core, dir, weight_format(format)?)?;
         Ok(Featurizer {
             tokenizer,
             encoder,
