@@ -6,6 +6,7 @@
 //! request for one **stage** (`stages.rs`: `asr`, `tts`, `handle`, `intent`,
 //! found in the pipeline by port types) → a slot under the **concurrency
 //! limit** (`limit.rs`) → a short run of that stage → the answer events.
+//! Beyond loopback the server is advertised by zeroconf (`zeroconf.rs`).
 //!
 //! **Invariant:** a client can only ever cost its own session: frames are
 //! bounded before they are read, a request runs under the limit and a
@@ -17,6 +18,7 @@ mod cache;
 mod limit;
 mod session;
 mod stages;
+mod zeroconf;
 
 use std::{
     net::{SocketAddr, TcpListener},
@@ -107,6 +109,8 @@ pub struct Shared {
 pub struct Server {
     shared: Arc<Shared>,
     listener: TcpListener,
+    /// Announces the server on the LAN while it lives (not on loopback).
+    _zeroconf: Option<mdns_sd::ServiceDaemon>,
 }
 
 impl Server {
@@ -153,6 +157,16 @@ impl Server {
         }
         let listener =
             TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        // A server others cannot find is still a server: say why, go on.
+        let zeroconf = zeroconf::advertise(bound, name).unwrap_or_else(|e| {
+            tracing::warn!(
+                "{e}; Home Assistant will not discover this server (add it by host and port)"
+            );
+            None
+        });
         let info = info(&stages, pipeline, name);
         Ok(Server {
             shared: Arc::new(Shared {
@@ -170,6 +184,7 @@ impl Server {
                 _resident: parking_lot::Mutex::new(resident),
             }),
             listener,
+            _zeroconf: zeroconf,
         })
     }
 
