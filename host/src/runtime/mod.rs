@@ -132,56 +132,46 @@ impl std::fmt::Display for StartError {
 /// its requests' nodes share (through the model service's and plugins'
 /// registries, which hold them only while a node uses them) are loaded
 /// once, at start-up, rather than by every request.
+///
+/// `run` starts from one too: every node created, none run yet.
 pub struct Resident {
     // Declared before the environments their contexts point into, so that
     // they shut down first.
-    _instances: Vec<Instance>,
-    _envs: Vec<Arc<NodeEnv>>,
+    instances: Vec<Instance>,
+    envs: Vec<Arc<NodeEnv>>,
 }
 
 impl Resident {
-    /// Creates every node of `pipeline` (shut down when dropped).
+    /// Creates a node of every spec of `pipeline`, each with the host
+    /// state its context points into (shut down when dropped). `Err`
+    /// lists every node that failed to start (the others are shut down).
     pub fn create(pipeline: &Pipeline, plugins: &PluginSet) -> Result<Resident, Vec<StartError>> {
-        let (instances, envs) = create_nodes(pipeline, plugins)?;
-        Ok(Resident {
-            _instances: instances,
-            _envs: envs,
-        })
-    }
-}
-
-/// Creates a node of every spec of `pipeline`, each with the host state
-/// its context points into. `Err` lists every node that failed to start
-/// (the others are shut down).
-fn create_nodes(
-    pipeline: &Pipeline,
-    plugins: &PluginSet,
-) -> Result<(Vec<Instance>, Vec<Arc<NodeEnv>>), Vec<StartError>> {
-    let envs: Vec<Arc<NodeEnv>> = pipeline
-        .nodes
-        .iter()
-        .map(|n| NodeEnv::new(&n.name))
-        .collect();
-    let mut instances = Vec::new();
-    let mut errors = Vec::new();
-    for (spec, env) in pipeline.nodes.iter().zip(&envs) {
-        let plugin = plugins
-            .get(&spec.plugin)
-            .expect("validated pipelines name loaded plugins");
-        match Instance::create(plugin, spec, env) {
-            Ok(instance) => instances.push(instance),
-            Err(e) => errors.push(StartError {
-                node: spec.name.clone(),
-                kind: spec.kind.name.clone(),
-                message: e.message.to_string(),
-                hint: e.hint.to_string(),
-            }),
+        let envs: Vec<Arc<NodeEnv>> = pipeline
+            .nodes
+            .iter()
+            .map(|n| NodeEnv::new(&n.name))
+            .collect();
+        let mut instances = Vec::new();
+        let mut errors = Vec::new();
+        for (spec, env) in pipeline.nodes.iter().zip(&envs) {
+            let plugin = plugins
+                .get(&spec.plugin)
+                .expect("validated pipelines name loaded plugins");
+            match Instance::create(plugin, spec, env) {
+                Ok(instance) => instances.push(instance),
+                Err(e) => errors.push(StartError {
+                    node: spec.name.clone(),
+                    kind: spec.kind.name.clone(),
+                    message: e.message.to_string(),
+                    hint: e.hint.to_string(),
+                }),
+            }
         }
-    }
-    if errors.is_empty() {
-        Ok((instances, envs))
-    } else {
-        Err(errors) // `instances` drop here, shutting down cleanly
+        if errors.is_empty() {
+            Ok(Resident { instances, envs })
+        } else {
+            Err(errors) // `instances` drop here, shutting down cleanly
+        }
     }
 }
 
@@ -196,7 +186,7 @@ pub fn run(
     options: &RunOptions,
 ) -> Result<RunReport, Vec<StartError>> {
     let started = Instant::now();
-    let (instances, envs) = create_nodes(pipeline, plugins)?;
+    let Resident { instances, envs } = Resident::create(pipeline, plugins)?;
     let startup = started.elapsed();
 
     // Wire the links.
