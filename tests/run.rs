@@ -153,7 +153,8 @@ fn stats_row(stderr: &str, node: &str) -> Vec<String> {
         .collect()
 }
 
-/// Columns: node kind in out p50 p50unit p99 p99unit queue drops restarts.
+/// Columns: node kind in out p50 p50unit p99 p99unit queue drops restarts
+/// stalls.
 fn column(row: &[String], name: &str) -> u64 {
     let index = match name {
         "in" => 2,
@@ -161,6 +162,7 @@ fn column(row: &[String], name: &str) -> u64 {
         "queue" => 8,
         "drops" => 9,
         "restarts" => 10,
+        "stalls" => 11,
         _ => unreachable!(),
     };
     row[index]
@@ -216,6 +218,77 @@ fn restarts_are_bounded() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("gave up after 1 restart(s)"), "{stderr}");
     assert_eq!(column(&stats_row(&stderr, "boom"), "restarts"), 1);
+}
+
+const HANG_PIPELINE: &str = r#"Pipeline(
+    nodes: {
+        "source": (plugin: "faulty", kind: "counter", config: (count: 10)),
+        "stuck": (plugin: "faulty", kind: "hanger", config: (hang_at: [3]), restart: RESTART, stall_timeout_ms: 400),
+        "sink": (plugin: "faulty", kind: "slow-sink", config: (delay_ms: 0)),
+    },
+    links: ["source.audio -> stuck.in", "stuck.out -> sink.in"],
+)"#;
+
+#[test]
+fn a_hung_node_is_reported_and_replaced_by_a_restarted_one() {
+    let pipeline = HANG_PIPELINE.replace(
+        "RESTART",
+        r#"(policy: "on-failure", max_restarts: 2, backoff_ms: 1)"#,
+    );
+    fixture_plugin_dir(); // built before the clock starts
+    let started = Instant::now();
+    let (output, stderr) = run_fixture(&pipeline, &[]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the run should end soon after the stall deadline, though one call never returns: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("node `stuck` (hanger) stalled: on_message has not returned for"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("its stall_timeout_ms is 400"), "{stderr}");
+    let stuck = stats_row(&stderr, "stuck");
+    assert_eq!(column(&stuck, "stalls"), 1, "{stderr}");
+    assert_eq!(column(&stuck, "restarts"), 1, "{stderr}");
+    assert_eq!(column(&stuck, "in"), 10, "{stderr}");
+    // The message it hung on is lost; the rest went through the new node.
+    assert_eq!(column(&stats_row(&stderr, "sink"), "in"), 9, "{stderr}");
+}
+
+#[test]
+fn a_hung_node_without_restart_fails_the_run_cleanly() {
+    let pipeline = HANG_PIPELINE.replace("RESTART", r#""never""#);
+    let (output, stderr) = run_fixture(&pipeline, &[]);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: 1 node(s) failed:"), "{stderr}");
+    assert!(stderr.contains("stalled: on_message"), "{stderr}");
+    // Its inputs were drained (the source finished) and its outputs ended
+    // (the sink finished): the run did not hang with it.
+    assert_eq!(column(&stats_row(&stderr, "stuck"), "in"), 10, "{stderr}");
+    assert_eq!(column(&stats_row(&stderr, "sink"), "in"), 3, "{stderr}");
+}
+
+#[test]
+fn waiting_on_a_full_queue_is_not_a_stall() {
+    // The counter spends nearly all its time blocked in `emit` on a full
+    // queue into a slow sink, far longer than its stall deadline.
+    let pipeline = r#"Pipeline(
+        nodes: {
+            "source": (plugin: "faulty", kind: "counter", config: (count: 40), stall_timeout_ms: 50),
+            "sink": (plugin: "faulty", kind: "slow-sink", config: (delay_ms: 20)),
+        },
+        links: [(link: "source.audio -> sink.in", capacity: 1)],
+    )"#;
+    let (output, stderr) = run_fixture(pipeline, &[]);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        column(&stats_row(&stderr, "source"), "stalls"),
+        0,
+        "{stderr}"
+    );
+    assert_eq!(column(&stats_row(&stderr, "sink"), "in"), 40, "{stderr}");
 }
 
 #[test]
@@ -281,6 +354,16 @@ fn drop_policies_drop_and_count() {
 
 #[test]
 fn ctrl_c_stops_sources_and_drains() {
+    stop_a_realtime_run_with("-INT");
+}
+
+/// systemd stops a service with SIGTERM: the same drain as Ctrl-C.
+#[test]
+fn sigterm_stops_sources_and_drains() {
+    stop_a_realtime_run_with("-TERM");
+}
+
+fn stop_a_realtime_run_with(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (input, output) = (dir.path().join("long.wav"), dir.path().join("out.wav"));
     write_wav(&input, 16_000, &test_signal(16_000, 20.0));
@@ -307,7 +390,7 @@ fn ctrl_c_stops_sources_and_drains() {
     std::thread::sleep(Duration::from_millis(700));
     let sent = Instant::now();
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -327,6 +410,105 @@ fn ctrl_c_stops_sources_and_drains() {
     let reader = hound::WavReader::open(&output).expect("a finalised WAV");
     let seconds = reader.duration() as f32 / 16_000.0;
     assert!((0.3..5.0).contains(&seconds), "{seconds} s written");
+}
+
+/// A source waiting for a line on standard input stops at the first
+/// Ctrl-C (it returns to the host while waiting).
+#[test]
+fn ctrl_c_stops_a_source_waiting_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.ron"),
+        r#"Pipeline(
+            nodes: {
+                "in": (plugin: "text", kind: "lines-in", config: (path: "-")),
+                "out": (plugin: "text", kind: "lines-out", config: (path: "out.txt")),
+            },
+            links: ["in.text -> out.in"],
+        )"#,
+    )
+    .unwrap();
+    let mut child = Command::new(hark_bin())
+        .current_dir(dir.path())
+        .args(["run", "p.ron"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"hello\n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let result = child.wait_with_output().unwrap();
+    drop(stdin); // held open until the end: the source never saw end of input
+    let stderr = text(&result).1;
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "stopping took {:?}: {stderr}",
+        sent.elapsed()
+    );
+    assert_eq!(result.status.code(), Some(130), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+        "hello\n"
+    );
+}
+
+#[test]
+fn draining_after_a_stop_has_a_deadline() {
+    // A sink taking a second per message behind a full queue of 8 would
+    // need ~9 s to drain; the run gives it one.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.ron"),
+        r#"Pipeline(
+            nodes: {
+                "source": (plugin: "faulty", kind: "counter", config: (count: 1000)),
+                "sink": (plugin: "faulty", kind: "slow-sink", config: (delay_ms: 1000)),
+            },
+            links: [(link: "source.audio -> sink.in", capacity: 8)],
+        )"#,
+    )
+    .unwrap();
+    let child = Command::new(hark_bin())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "p.ron",
+            "--stats",
+            "--drain-timeout-s",
+            "1",
+            "--plugin-path",
+        ])
+        .arg(fixture_plugin_dir())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let result = child.wait_with_output().unwrap();
+    let stderr = text(&result).1;
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}: {stderr}",
+        sent.elapsed()
+    );
+    assert_eq!(result.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("node `sink` (slow-sink) had not drained 1.0 s after the stop; abandoned"),
+        "{stderr}"
+    );
 }
 
 #[test]

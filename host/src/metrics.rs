@@ -78,6 +78,7 @@ pub struct Metrics {
     node_seconds: HistogramFamily<NodeLabels>,
     node_failures: Family<NodeLabels, Counter>,
     node_restarts: Family<NodeLabels, Counter>,
+    node_stalls: Family<NodeLabels, Counter>,
     links: Arc<LiveLinks>,
     /// Wyoming requests by service and outcome.
     pub requests: Family<RequestLabels, Counter>,
@@ -113,6 +114,7 @@ impl Metrics {
             Family::new_with_constructor(latency_histogram);
         let node_failures = Family::<NodeLabels, Counter>::default();
         let node_restarts = Family::<NodeLabels, Counter>::default();
+        let node_stalls = Family::<NodeLabels, Counter>::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let request_seconds: HistogramFamily<ServiceLabels> =
             Family::new_with_constructor(latency_histogram);
@@ -130,13 +132,18 @@ impl Metrics {
         );
         registry.register(
             "node_failures",
-            "Plugin errors and caught panics per node",
+            "Plugin errors, caught panics and stalls per node",
             node_failures.clone(),
         );
         registry.register(
             "node_restarts",
             "Restarts under the node's restart policy",
             node_restarts.clone(),
+        );
+        registry.register(
+            "node_stalls",
+            "Plugin calls that ran past the node's stall deadline (stall_timeout_ms)",
+            node_stalls.clone(),
         );
         registry.register(
             "requests",
@@ -191,6 +198,7 @@ impl Metrics {
             node_seconds,
             node_failures,
             node_restarts,
+            node_stalls,
             links,
             requests,
             request_seconds,
@@ -214,6 +222,7 @@ impl Metrics {
             call_seconds: self.node_seconds.get_or_create(&labels).clone(),
             failures: self.node_failures.get_or_create(&labels).clone(),
             restarts: self.node_restarts.get_or_create(&labels).clone(),
+            stalls: self.node_stalls.get_or_create(&labels).clone(),
         }
     }
 
@@ -259,6 +268,8 @@ pub struct NodeMetrics {
     pub failures: Counter,
     /// Restarts.
     pub restarts: Counter,
+    /// Calls past the stall deadline.
+    pub stalls: Counter,
 }
 
 /// The links of running pipelines, read on each scrape.

@@ -172,6 +172,7 @@ pub fn hark_chain(nodes: usize, args: &BenchArgs, plugins: &PluginSet) -> Result
                 kind: kind.clone(),
                 config: "()".into(),
                 restart: RestartPolicy::Never,
+                stall_timeout: None,
             })
             .collect(),
         links: (1..nodes)

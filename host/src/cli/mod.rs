@@ -126,19 +126,7 @@ pub enum Command {
         set: Vec<String>,
     },
     /// Run a pipeline until every stream has ended (Ctrl-C stops it cleanly).
-    Run {
-        /// The pipeline file (RON).
-        file: PathBuf,
-        /// Override a node's config: `node.field=value` (repeatable).
-        #[arg(long = "set", value_name = "NODE.FIELD=VALUE")]
-        set: Vec<String>,
-        /// Print per-node statistics at the end (to stderr).
-        #[arg(long)]
-        stats: bool,
-        /// Serve Prometheus metrics at http://ADDR/metrics while running.
-        #[arg(long, value_name = "ADDR")]
-        metrics: Option<std::net::SocketAddr>,
-    },
+    Run(run::RunArgs),
     /// Offer a pipeline's stages to Wyoming clients (Home Assistant, satellites).
     Serve(serve::ServeArgs),
     /// Measure the runtime's per-hop cost against plain crossbeam threads.
@@ -216,12 +204,7 @@ pub fn main() -> i32 {
         Command::Graph { file, format, set } => {
             graph::main(&file, set, format, &load_plugins(&search), color)
         }
-        Command::Run {
-            file,
-            set,
-            stats,
-            metrics,
-        } => run::main(&file, set, stats, metrics, &search, color),
+        Command::Run(args) => run::main(args, &search, color),
         Command::Serve(args) => serve::main(args, &search, color),
         Command::Bench(args) => match &args.command {
             Some(bench::BenchCommand::Serve(serve)) => match inference_core_ready() {

@@ -1,14 +1,16 @@
-//! `hark run FILE [--set ..] [--stats] [--metrics ADDR]`: run a pipeline until every stream
-//! has ended; the first Ctrl-C stops the sources and lets queued work
-//! drain, a second one quits at once.
+//! `hark run FILE [--set ..] [--stats] [--metrics ADDR] [--drain-timeout-s S]`:
+//! run a pipeline until every stream has ended. The first Ctrl-C or
+//! SIGTERM (systemd's stop) stops the sources and lets queued work drain
+//! for at most `--drain-timeout-s`; a second one quits at once.
 
 use std::{
     net::SocketAddr,
-    path::Path,
+    path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
+    time::Duration,
 };
 
 use super::{inference_core_ready, load_pipeline, load_plugins};
@@ -19,20 +21,47 @@ use crate::{
     runtime::{self, RunOptions},
 };
 
-/// Validates and runs `file`; returns the exit code.
-pub fn main(
-    file: &Path,
+/// `hark run`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The pipeline file (RON).
+    file: PathBuf,
+    /// Override a node's config: `node.field=value` (repeatable).
+    #[arg(long = "set", value_name = "NODE.FIELD=VALUE")]
     set: Vec<String>,
+    /// Print per-node statistics at the end (to stderr).
+    #[arg(long)]
     stats: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics while running.
+    #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
-    search: &SearchPath,
-    color: bool,
-) -> i32 {
+    /// After Ctrl-C or SIGTERM, how long queued work may drain before
+    /// the nodes still busy are abandoned.
+    #[arg(long, value_name = "SECONDS", default_value_t = runtime::DEFAULT_DRAIN_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    drain_timeout_s: f64,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds from 0 to 86400")),
+    }
+}
+
+/// Validates and runs the pipeline; returns the exit code.
+pub fn main(args: RunArgs, search: &SearchPath, color: bool) -> i32 {
+    let RunArgs {
+        file,
+        set,
+        stats,
+        metrics,
+        drain_timeout_s,
+    } = args;
     if let Err(code) = inference_core_ready() {
         return code;
     }
     let plugins = load_plugins(search);
-    let pipeline = match load_pipeline(file, set, &plugins, color) {
+    let pipeline = match load_pipeline(&file, set, &plugins, color) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -50,7 +79,8 @@ pub fn main(
             Some(registry)
         }
     };
-    run(&pipeline, &plugins, stats, metrics)
+    let drain_timeout = Duration::from_secs_f64(drain_timeout_s);
+    run(&pipeline, &plugins, stats, metrics, drain_timeout)
 }
 
 fn run(
@@ -58,6 +88,7 @@ fn run(
     plugins: &PluginSet,
     stats: bool,
     metrics: Option<Arc<Metrics>>,
+    drain_timeout: Duration,
 ) -> i32 {
     let stop = Arc::new(AtomicBool::new(false));
     let interrupts = Arc::new(AtomicUsize::new(0));
@@ -66,7 +97,8 @@ fn run(
         let installed = ctrlc::set_handler(move || {
             if interrupts.fetch_add(1, Ordering::SeqCst) == 0 {
                 eprintln!(
-                    "\ninterrupted: stopping sources and draining (Ctrl-C again to quit now)"
+                    "\ninterrupted: stopping sources and draining for at most {:.1} s (Ctrl-C again to quit now)",
+                    drain_timeout.as_secs_f64()
                 );
                 stop.store(true, Ordering::SeqCst);
             } else {
@@ -74,13 +106,14 @@ fn run(
             }
         });
         if let Err(e) = installed {
-            tracing::warn!("cannot install the Ctrl-C handler: {e}");
+            tracing::warn!("cannot install the Ctrl-C/SIGTERM handler: {e}");
         }
     }
     let options = RunOptions {
         stats,
         stop,
         metrics,
+        drain_timeout: Some(drain_timeout),
         ..RunOptions::default()
     };
     match runtime::run(pipeline, plugins, &options) {

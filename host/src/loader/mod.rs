@@ -35,7 +35,10 @@ use hark_plugin_api::{
 pub use abi_error::summarize_layout_error;
 pub use search::{SearchDir, SearchPath};
 
-/// A loaded, ABI-checked plugin.
+/// A loaded, ABI-checked plugin. Cloning is cheap enough for a node
+/// thread to own one (libraries are never unloaded, so the module
+/// reference stays valid).
+#[derive(Clone)]
 pub struct Plugin {
     /// The library file.
     pub path: PathBuf,

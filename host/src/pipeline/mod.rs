@@ -30,6 +30,7 @@ use std::path::Path;
 pub use diagnostic::{Diagnostic, Sources};
 pub use model::{
     AudioTarget, LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy, DEFAULT_CAPACITY,
+    DEFAULT_STALL_TIMEOUT,
 };
 pub use validate::check;
 

@@ -7,6 +7,8 @@
 //! here knows the file format (that is `raw`, private to parsing) or
 //! needs the file's text.
 
+use std::time::Duration;
+
 use hark_plugin_api::MessageType;
 
 use crate::loader::{KindInfo, PortInfo};
@@ -35,7 +37,17 @@ pub struct NodeSpec {
     pub config: String,
     /// What to do when it fails.
     pub restart: RestartPolicy,
+    /// How long one `on_message`/`produce`/`flush` call may run (time
+    /// spent waiting on a full output queue excluded) before the node
+    /// counts as stalled; `None`: never (creating the node, which loads
+    /// models, is never timed).
+    pub stall_timeout: Option<Duration>,
 }
+
+/// Default stall deadline of a node's calls (`stall_timeout_ms`): far
+/// beyond any first-party call on a slow machine (a long utterance through
+/// a large whisper model), short enough that a hung pipeline says so.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A link, resolved to node and port indices.
 #[derive(Debug, Clone)]

@@ -49,6 +49,8 @@ pub struct RawNode {
     pub config: Option<Range<usize>>,
     /// `restart: ..`.
     pub restart: RestartPolicy,
+    /// `stall_timeout_ms: ..` (`None`: the default; `Some(0)`: never).
+    pub stall_timeout_ms: Option<u64>,
 }
 
 /// One end of a link: `node.port`.
@@ -255,8 +257,8 @@ impl Reader {
 
     fn node(&mut self, name: Spanned<String>, value: &Value) -> Option<RawNode> {
         let fields = struct_fields(self, value, &format!("node `{}`", name.value), None)?;
-        let (mut plugin, mut kind, mut config, mut restart) =
-            (None, None, None, RestartPolicy::Never);
+        let (mut plugin, mut kind, mut config, mut restart, mut stall_timeout_ms) =
+            (None, None, None, RestartPolicy::Never, None);
         let mut ok = true;
         let mut had_unknown = false;
         for (field, v) in fields {
@@ -281,12 +283,16 @@ impl Reader {
                     Some(policy) => restart = policy,
                     None => ok = false,
                 },
+                "stall_timeout_ms" => match self.integer(v, "`stall_timeout_ms`") {
+                    Some(ms) => stall_timeout_ms = Some(ms),
+                    None => ok = false,
+                },
                 _ => {
                     ok = false;
                     had_unknown = true;
                     self.unknown_field(
                         field,
-                        &["plugin", "kind", "config", "restart"],
+                        &["plugin", "kind", "config", "restart", "stall_timeout_ms"],
                         &format!("node `{}`", name.value),
                     );
                 }
@@ -315,6 +321,7 @@ impl Reader {
                 kind,
                 config,
                 restart,
+                stall_timeout_ms,
             }),
             _ => None,
         }

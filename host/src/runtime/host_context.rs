@@ -23,7 +23,10 @@ use hark_plugin_api::{
 };
 use parking_lot::Mutex;
 
-use super::link::LinkSender;
+use super::{
+    link::LinkSender,
+    watch::{Activity, Tally},
+};
 
 /// Per-node host state behind a [`HostContext`]; lives (in an `Arc`) until
 /// after the node is shut down.
@@ -125,8 +128,11 @@ pub struct OutputPorts {
     /// Sources see `Stopping` errors once `stopping` is set, so they end;
     /// other nodes keep emitting so that queued work drains.
     pub is_source: bool,
-    /// Messages emitted (counted once per emit, not per link).
-    pub emitted: u64,
+    /// The node's counts (`emitted`: once per emit, not per link).
+    pub tally: Arc<Tally>,
+    /// The node thread's call, for the watchdog: time waiting in `emit`
+    /// (a full queue) is not the plugin's.
+    pub activity: Arc<Activity>,
 }
 
 impl OutputPorts {
@@ -155,6 +161,13 @@ unsafe extern "C" fn emit(env: *mut c_void, port: u32, message: Message) -> RRes
     // SAFETY: the emitter was made by `OutputPorts::emitter` for the call
     // in progress, during which the runtime does not touch the ports.
     let outputs = unsafe { &mut *(env as *mut OutputPorts) };
+    if outputs.activity.is_abandoned() {
+        // Another thread runs this node now (or the run is over).
+        return RErr(EmitError {
+            kind: EmitErrorKind::Stopping,
+            message: RString::from("this node was stopped after it stalled"),
+        });
+    }
     if outputs.is_source && outputs.stopping.load(Ordering::Relaxed) {
         return RErr(EmitError {
             kind: EmitErrorKind::Stopping,
@@ -170,12 +183,14 @@ unsafe extern "C" fn emit(env: *mut c_void, port: u32, message: Message) -> RRes
             )),
         });
     };
-    outputs.emitted += 1;
+    Tally::bump(&outputs.tally.emitted);
+    outputs.activity.emitting();
     if let Some((last, rest)) = links.split_last() {
         for link in rest {
             link.send(message.clone()); // cheap: bulk data is shared
         }
         last.send(message);
     }
+    outputs.activity.emitted();
     ROk(())
 }

@@ -42,6 +42,8 @@ pub struct LinkSender {
     /// Audio format conversion, on links that need it. Only the node
     /// thread owning this sender uses it; the mutex is never contended.
     converter: Option<Mutex<AudioConverter>>,
+    /// What `converter` converts to (for [`LinkSender::duplicate`]).
+    target: Option<AudioTarget>,
 }
 
 /// Creates a link: its sender, its receiver and its counters.
@@ -65,6 +67,7 @@ pub fn link(
         track_high_water,
         stats: stats.clone(),
         converter: convert.map(|target| Mutex::new(AudioConverter::new(target))),
+        target: convert,
     };
     (sender, rx, stats)
 }
@@ -83,6 +86,24 @@ impl LinkSender {
             track_high_water: false,
             stats: Arc::new(LinkStats::default()),
             converter: None,
+            target: None,
+        }
+    }
+
+    /// Another sender into the same link, with a converter of its own
+    /// (for a thread that replaces a stalled node: the two never send at
+    /// the same time, since the stalled one is refused every emit).
+    pub fn duplicate(&self) -> LinkSender {
+        LinkSender {
+            tx: self.tx.clone(),
+            rx: self.rx.clone(),
+            policy: self.policy,
+            track_high_water: self.track_high_water,
+            stats: self.stats.clone(),
+            converter: self
+                .target
+                .map(|target| Mutex::new(AudioConverter::new(target))),
+            target: self.target,
         }
     }
 

@@ -16,9 +16,13 @@ mod host_context;
 mod link;
 mod node_thread;
 mod report;
+mod watch;
 
 use std::{
-    sync::{atomic::AtomicBool, Arc},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -30,9 +34,14 @@ pub use host_context::NodeEnv;
 pub use link::{link, LinkSender, LinkStats};
 pub use report::format_stats;
 
-use crate::{loader::PluginSet, metrics::Metrics, pipeline::Pipeline};
+use crate::{
+    loader::PluginSet,
+    metrics::{Metrics, NodeMetrics},
+    pipeline::{NodeSpec, Pipeline},
+};
 use host_context::OutputPorts;
-use node_thread::{Instance, NodeThread};
+use node_thread::{report_from, Instance, NodeThread};
+use watch::{Activity, Tally};
 
 /// How to run.
 #[derive(Clone, Default)]
@@ -49,6 +58,9 @@ pub struct RunOptions {
     /// Where to record call times, failures, restarts and link queues
     /// (`--metrics`).
     pub metrics: Option<Arc<Metrics>>,
+    /// Once `stop` is set, how long nodes may take to drain before the
+    /// run abandons them and returns (`None`: [`DEFAULT_DRAIN_TIMEOUT`]).
+    pub drain_timeout: Option<Duration>,
 }
 
 /// What happened to one node.
@@ -66,8 +78,10 @@ pub struct NodeReport {
     pub discarded: u64,
     /// Restarts performed.
     pub restarts: u32,
-    /// Failures (errors and panics).
+    /// Failures (errors, panics and stalls).
     pub failures: u32,
+    /// Calls that ran past the node's stall deadline.
+    pub stalls: u32,
     /// Why the node gave up, if it did.
     pub error: Option<String>,
     /// Processing time per call, in ns (with `--stats`).
@@ -215,56 +229,261 @@ pub fn run(
         outputs[*node][*port as usize].push(LinkSender::external(tx.clone()));
     }
 
-    let mut reports: Vec<NodeReport> = std::thread::scope(|scope| {
-        let handles: Vec<_> = pipeline
-            .nodes
-            .iter()
-            .zip(instances)
-            .zip(envs)
-            .zip(inputs)
-            .zip(outputs)
-            .map(|((((spec, instance), env), inputs), ports)| {
-                let thread = NodeThread {
-                    spec: spec.clone(),
-                    plugin: plugins.get(&spec.plugin).expect("validated"),
-                    instance,
-                    env,
-                    outputs: OutputPorts {
-                        ports,
-                        stopping: options.stop.clone(),
-                        is_source: inputs.is_empty(),
-                        emitted: 0,
-                    },
-                    inputs,
-                    timing: options.stats,
-                    metrics: options.metrics.as_ref().map(|m| {
-                        m.node(&spec.name, &format!("{}/{}", spec.plugin, spec.kind.name))
-                    }),
-                    no_work_in_pieces: false,
-                };
-                std::thread::Builder::new()
-                    .name(format!("node:{}", spec.name))
-                    .spawn_scoped(scope, move || thread.run())
-                    .expect("spawning a node thread")
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .expect("node threads catch plugin panics and never panic themselves")
-            })
-            .collect()
-    });
+    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    let mut watched: Vec<Watched> = Vec::with_capacity(n);
+    for (index, ((((spec, instance), env), inputs), ports)) in pipeline
+        .nodes
+        .iter()
+        .zip(instances)
+        .zip(envs)
+        .zip(inputs)
+        .zip(outputs)
+        .enumerate()
+    {
+        let node = Watched {
+            kit: Some(Kit {
+                inputs: inputs.clone(),
+                ports: ports
+                    .iter()
+                    .map(|links| links.iter().map(LinkSender::duplicate).collect())
+                    .collect(),
+            }),
+            generation: 0,
+            activity: Arc::new(Activity::new()),
+            tally: Arc::new(Tally::default()),
+            env,
+            metrics: options
+                .metrics
+                .as_ref()
+                .map(|m| m.node(&spec.name, &format!("{}/{}", spec.plugin, spec.kind.name))),
+            report: None,
+        };
+        let thread = node.thread(spec, plugins, instance, inputs, ports, options, None);
+        spawn(index, 0, thread, &done_tx);
+        watched.push(node);
+    }
+    watch(pipeline, plugins, options, &mut watched, &done_tx, &done_rx);
+    let mut reports: Vec<NodeReport> = watched
+        .into_iter()
+        .map(|n| {
+            n.report
+                .expect("the watchdog returns when every node has reported")
+        })
+        .collect();
     for (to, stats) in link_stats {
-        reports[to].dropped_on_inputs += stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+        reports[to].dropped_on_inputs += stats.dropped.load(Ordering::Relaxed);
         reports[to].queue_high_water = reports[to]
             .queue_high_water
-            .max(stats.high_water.load(std::sync::atomic::Ordering::Relaxed));
+            .max(stats.high_water.load(Ordering::Relaxed));
     }
     Ok(RunReport {
         nodes: reports,
         elapsed: started.elapsed(),
         startup,
     })
+}
+
+/// Default for [`RunOptions::drain_timeout`].
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long abandoned threads get to finish the call they are in and shut
+/// their node down (a WAV writer finalising its file) before `run`
+/// returns without them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// A node as the watchdog sees it.
+struct Watched {
+    /// What a replacement thread needs (dropped when the node ends, so
+    /// that no link stays open because of it).
+    kit: Option<Kit>,
+    /// Which thread of the node is current: reports from older ones are
+    /// ignored.
+    generation: u32,
+    /// The current thread's call.
+    activity: Arc<Activity>,
+    tally: Arc<Tally>,
+    env: Arc<NodeEnv>,
+    metrics: Option<NodeMetrics>,
+    report: Option<NodeReport>,
+}
+
+/// A node's links, kept for a thread that replaces a stalled one.
+struct Kit {
+    inputs: Vec<(u32, Receiver<Message>)>,
+    ports: Vec<Vec<LinkSender>>,
+}
+
+impl Watched {
+    /// A thread for this node: the first (`replaces` = `None`), or one
+    /// replacing a stalled thread, which restarts or gives up first.
+    #[allow(clippy::too_many_arguments)]
+    fn thread(
+        &self,
+        spec: &NodeSpec,
+        plugins: &PluginSet,
+        instance: Instance,
+        inputs: Vec<(u32, Receiver<Message>)>,
+        ports: Vec<Vec<LinkSender>>,
+        options: &RunOptions,
+        replaces: Option<String>,
+    ) -> NodeThread {
+        NodeThread {
+            spec: spec.clone(),
+            plugin: plugins.get(&spec.plugin).expect("validated").clone(),
+            instance,
+            env: self.env.clone(),
+            outputs: OutputPorts {
+                ports,
+                stopping: options.stop.clone(),
+                is_source: inputs.is_empty(),
+                tally: self.tally.clone(),
+                activity: self.activity.clone(),
+            },
+            inputs,
+            timing: options.stats,
+            metrics: self.metrics.clone(),
+            no_work_in_pieces: false,
+            tally: self.tally.clone(),
+            activity: self.activity.clone(),
+            replaces,
+        }
+    }
+}
+
+type Done = (usize, u32, Option<NodeReport>);
+
+fn spawn(index: usize, generation: u32, thread: NodeThread, done: &Sender<Done>) {
+    let done = done.clone();
+    std::thread::Builder::new()
+        .name(format!("node:{}", thread.spec.name))
+        .spawn(move || {
+            let report = thread.run();
+            let _ = done.send((index, generation, report));
+        })
+        .expect("spawning a node thread");
+}
+
+/// Waits until every node has reported, meanwhile replacing stalled
+/// threads and, once the pipeline is stopping, abandoning nodes that have
+/// not drained by the deadline.
+fn watch(
+    pipeline: &Pipeline,
+    plugins: &PluginSet,
+    options: &RunOptions,
+    nodes: &mut [Watched],
+    done_tx: &Sender<Done>,
+    done_rx: &Receiver<Done>,
+) {
+    // Check stalls a few times per deadline; a stall is then reported
+    // within 25 % of its deadline.
+    let tick = pipeline
+        .nodes
+        .iter()
+        .filter_map(|n| n.stall_timeout)
+        .min()
+        .map_or(Duration::from_millis(250), |t| t / 4)
+        .clamp(Duration::from_millis(10), Duration::from_millis(250));
+    let drain = options.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT);
+    let mut stop_seen: Option<Instant> = None;
+    while nodes.iter().any(|n| n.report.is_none()) {
+        if let Ok((index, generation, report)) = done_rx.recv_timeout(tick) {
+            let node = &mut nodes[index];
+            if generation == node.generation {
+                if let Some(report) = report {
+                    node.report = Some(report);
+                    node.kit = None;
+                }
+            }
+            continue; // collect every report that is in before checking
+        }
+        for (index, (node, spec)) in nodes.iter_mut().zip(&pipeline.nodes).enumerate() {
+            let (Some(limit), None) = (spec.stall_timeout, &node.report) else {
+                continue;
+            };
+            let Some((call, running)) = node.activity.in_call() else {
+                continue;
+            };
+            if running < limit {
+                continue;
+            }
+            node.activity.abandon();
+            node.tally.stalls.fetch_add(1, Ordering::Relaxed);
+            if let Some(m) = &node.metrics {
+                m.stalls.inc();
+            }
+            let line = format!(
+                "node `{}` ({}) stalled: {} has not returned for {:.1} s (its stall_timeout_ms is {})",
+                spec.name,
+                spec.kind.name,
+                call.name(),
+                running.as_secs_f64(),
+                limit.as_millis()
+            );
+            tracing::error!("{line}");
+            // A new thread takes the node's links over; the stalled one
+            // is refused every emit and exits when (if) its call returns.
+            node.generation += 1;
+            node.activity = Arc::new(Activity::new());
+            let kit = node.kit.as_ref().expect("running nodes keep their kit");
+            let ports = kit
+                .ports
+                .iter()
+                .map(|links| links.iter().map(LinkSender::duplicate).collect())
+                .collect();
+            let thread = node.thread(
+                spec,
+                plugins,
+                Instance::empty(),
+                kit.inputs.clone(),
+                ports,
+                options,
+                Some(line),
+            );
+            spawn(index, node.generation, thread, done_tx);
+        }
+        if options.stop.load(Ordering::Relaxed) {
+            let since = *stop_seen.get_or_insert_with(Instant::now);
+            if since.elapsed() >= drain {
+                abandon_undrained(pipeline, nodes, drain, done_rx);
+                return;
+            }
+        }
+    }
+}
+
+/// The drain deadline passed: every node still running is abandoned and
+/// reported as not drained. Their threads get [`SHUTDOWN_GRACE`] to
+/// return from the call they are in and shut their node down.
+fn abandon_undrained(
+    pipeline: &Pipeline,
+    nodes: &mut [Watched],
+    drain: Duration,
+    done_rx: &Receiver<Done>,
+) {
+    let mut waiting = 0;
+    for (node, spec) in nodes.iter_mut().zip(&pipeline.nodes) {
+        if node.report.is_some() {
+            continue;
+        }
+        node.activity.abandon();
+        let line = format!(
+            "node `{}` ({}) had not drained {:.1} s after the stop; abandoned",
+            spec.name,
+            spec.kind.name,
+            drain.as_secs_f64()
+        );
+        tracing::error!("{line}");
+        node.tally.give_up(line);
+        node.report = Some(report_from(spec, &node.tally, &node.env));
+        node.kit = None;
+        waiting += 1;
+    }
+    let deadline = Instant::now() + SHUTDOWN_GRACE;
+    while waiting > 0 {
+        match done_rx.recv_deadline(deadline) {
+            Ok((index, generation, _)) if generation == nodes[index].generation => waiting -= 1,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
 }

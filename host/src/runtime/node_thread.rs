@@ -28,6 +28,7 @@ use hdrhistogram::Histogram;
 
 use super::{
     host_context::{NodeEnv, OutputPorts},
+    watch::{Activity, Call, Tally},
     NodeReport,
 };
 use crate::{
@@ -50,6 +51,12 @@ impl Instance {
     ) -> Result<Instance, PluginError> {
         let node = plugin.create_node(&spec.kind.name, &spec.config, env.context())?;
         Ok(Instance { node: Some(node) })
+    }
+
+    /// An instance with no node yet: a thread replacing a stalled one
+    /// creates it (restart policy) before any call.
+    pub fn empty() -> Instance {
+        Instance { node: None }
     }
 
     fn node(&self) -> &NodeBox {
@@ -102,12 +109,13 @@ impl Drop for Instance {
 }
 
 /// Everything a node thread needs.
-pub struct NodeThread<'p> {
+pub struct NodeThread {
     /// The node as validated.
     pub spec: NodeSpec,
     /// Its plugin (for restarts).
-    pub plugin: &'p Plugin,
-    /// The running instance.
+    pub plugin: Plugin,
+    /// The running instance (empty in a thread that replaces a stalled
+    /// one: it restarts the node first, or gives up).
     pub instance: Instance,
     /// Host state behind its context.
     pub env: Arc<NodeEnv>,
@@ -122,77 +130,100 @@ pub struct NodeThread<'p> {
     /// Set when the node answered `produce` with `Unsupported`: it never
     /// has work in hand.
     pub no_work_in_pieces: bool,
+    /// The node's counts, shared with any thread that replaces this one.
+    pub tally: Arc<Tally>,
+    /// The call this thread is in, for the watchdog (the outputs share it).
+    pub activity: Arc<Activity>,
+    /// Set in a thread that replaces a stalled one: the failure to handle
+    /// (restart policy) before anything else.
+    pub replaces: Option<String>,
 }
 
-struct Counters {
-    received: u64,
-    discarded: u64,
-    restarts: u32,
-    failures: u32,
-    failed: Option<String>,
-    histogram: Option<Histogram<u64>>,
-    metrics: Option<NodeMetrics>,
-}
+/// Longest wait between two restarts, however many came before: the
+/// doubling stops here.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-impl NodeThread<'_> {
-    /// Runs the node to completion and reports on it.
-    pub fn run(mut self) -> NodeReport {
-        let mut c = Counters {
-            received: 0,
-            discarded: 0,
-            restarts: 0,
-            failures: 0,
-            failed: None,
-            histogram: self
-                .timing
-                .then(|| Histogram::new_with_bounds(1, 600_000_000_000, 2).expect("valid bounds")),
-            metrics: self.metrics.clone(),
-        };
-        if self.inputs.is_empty() {
-            self.run_source(&mut c);
-        } else {
-            self.run_inputs(&mut c);
+impl NodeThread {
+    /// Runs the node to completion and reports on it; `None` if the
+    /// runtime abandoned this thread meanwhile (another thread, or the
+    /// runtime, reports for the node).
+    pub fn run(mut self) -> Option<NodeReport> {
+        let mut histogram = self
+            .timing
+            .then(|| Histogram::new_with_bounds(1, 600_000_000_000, 2).expect("valid bounds"));
+        if let Some(line) = self.replaces.take() {
+            self.failed(line);
         }
-        if c.failed.is_none() {
-            if let Err(e) = self.instance.flush(&mut self.outputs) {
-                c.failures += 1;
-                c.failed = Some(self.log_failure(&e, "flush"));
+        if self.inputs.is_empty() {
+            self.run_source(&mut histogram);
+        } else {
+            self.run_inputs(&mut histogram);
+        }
+        if self.activity.is_abandoned() {
+            let _ = self.instance.shutdown();
+            return None;
+        }
+        if !self.tally.gave_up() {
+            self.activity.begin(Call::Flush);
+            let result = self.instance.flush(&mut self.outputs);
+            self.activity.end();
+            if self.activity.is_abandoned() {
+                let _ = self.instance.shutdown();
+                return None;
+            }
+            if let Err(e) = result {
+                self.tally.failures.fetch_add(1, Ordering::Relaxed);
+                let line = self.log_failure(&e, "flush");
+                self.tally.give_up(line);
             }
         }
         self.outputs.end_streams();
         if let Err(e) = self.instance.shutdown() {
             self.log_failure(&e, "shutdown");
         }
-        NodeReport {
-            name: self.spec.name.clone(),
-            kind: format!("{}/{}", self.spec.plugin, self.spec.kind.name),
-            received: c.received,
-            emitted: self.outputs.emitted,
-            discarded: c.discarded,
-            restarts: c.restarts,
-            failures: c.failures,
-            error: c.failed,
-            histogram: c.histogram,
-            counters: std::mem::take(&mut *self.env.counters.lock()),
-            gauges: std::mem::take(&mut *self.env.gauges.lock()),
-            dropped_on_inputs: 0,
-            queue_high_water: 0,
-        }
+        let mut report = report_from(&self.spec, &self.tally, &self.env);
+        report.histogram = histogram;
+        Some(report)
     }
 
-    fn run_source(&mut self, c: &mut Counters) {
+    /// Calls the plugin, timed for the watchdog (and `--stats`/metrics).
+    fn call<T>(
+        &mut self,
+        call: Call,
+        histogram: &mut Option<Histogram<u64>>,
+        f: impl FnOnce(&mut Instance, &mut OutputPorts) -> T,
+    ) -> T {
+        let timed = histogram.is_some() || self.metrics.is_some();
+        let started = timed.then(Instant::now);
+        self.activity.begin(call);
+        let result = f(&mut self.instance, &mut self.outputs);
+        self.activity.end();
+        if let Some(t) = started {
+            let elapsed = t.elapsed();
+            if let Some(h) = histogram {
+                h.saturating_record(elapsed.as_nanos().max(1) as u64);
+            }
+            if let Some(m) = &self.metrics {
+                m.call_seconds.observe(elapsed.as_secs_f64());
+            }
+        }
+        result
+    }
+
+    fn run_source(&mut self, histogram: &mut Option<Histogram<u64>>) {
         let stopping = self.outputs.stopping.clone();
-        while !stopping.load(Ordering::Relaxed) {
-            let started = c.timed().then(Instant::now);
-            let result = self.instance.produce(&mut self.outputs);
-            record(c, started);
+        while !stopping.load(Ordering::Relaxed) && !self.tally.gave_up() {
+            let result = self.call(Call::Produce, histogram, |node, out| node.produce(out));
+            if self.activity.is_abandoned() {
+                return;
+            }
             match result {
                 Ok(SourceStatus::Continue) => {}
                 Ok(SourceStatus::Finished) => return,
                 // An emit refused because we are stopping is not a failure.
                 Err(_) if stopping.load(Ordering::Relaxed) => return,
                 Err(e) => {
-                    if !self.recover(e, "produce", c) {
+                    if !self.recover(e, "produce") {
                         return;
                     }
                 }
@@ -200,7 +231,7 @@ impl NodeThread<'_> {
         }
     }
 
-    fn run_inputs(&mut self, c: &mut Counters) {
+    fn run_inputs(&mut self, histogram: &mut Option<Histogram<u64>>) {
         let receivers: Vec<Receiver<Message>> =
             self.inputs.iter().map(|(_, rx)| rx.clone()).collect();
         let ports: Vec<u32> = self.inputs.iter().map(|(p, _)| *p).collect();
@@ -215,6 +246,9 @@ impl NodeThread<'_> {
         // message such as `Cancel` is seen between two pieces of work.
         let mut pending = false;
         while open > 0 {
+            if self.activity.is_abandoned() {
+                return;
+            }
             let (index, received) = if pending {
                 let waiting = if receivers.len() == 1 {
                     match receivers[0].try_recv() {
@@ -230,7 +264,7 @@ impl NodeThread<'_> {
                 match waiting {
                     Some(w) => w,
                     None => {
-                        pending = self.work(c);
+                        pending = self.work();
                         continue;
                     }
                 }
@@ -253,37 +287,47 @@ impl NodeThread<'_> {
                     continue;
                 }
             };
-            c.received += 1;
-            if c.failed.is_some() {
-                c.discarded += 1;
+            Tally::bump(&self.tally.received);
+            if self.tally.gave_up() {
+                Tally::bump(&self.tally.discarded);
                 continue;
             }
-            let started = c.timed().then(Instant::now);
-            let result = self
-                .instance
-                .on_message(ports[index], message, &mut self.outputs);
-            record(c, started);
+            let port = ports[index];
+            let result = self.call(Call::OnMessage, histogram, |node, out| {
+                node.on_message(port, message, out)
+            });
+            if self.activity.is_abandoned() {
+                return;
+            }
             if let Err(e) = result {
-                self.recover(e, "on_message", c);
+                self.recover(e, "on_message");
             }
             pending = true;
         }
         // Inputs ended: finish the work in hand before `flush`.
-        while pending {
-            pending = self.work(c);
+        while pending && !self.activity.is_abandoned() {
+            pending = self.work();
         }
     }
 
     /// Lets a transform or sink do queued work (`produce`); returns
     /// whether it has more.
-    fn work(&mut self, c: &mut Counters) -> bool {
+    fn work(&mut self) -> bool {
         if self.no_work_in_pieces
-            || c.failed.is_some()
+            || self.tally.gave_up()
             || self.outputs.stopping.load(Ordering::Relaxed)
         {
             return false;
         }
-        match self.instance.produce(&mut self.outputs) {
+        // Watched, not timed: most of these calls answer at once that
+        // there is nothing in hand, and would swamp the call-time figures.
+        self.activity.begin(Call::Produce);
+        let result = self.instance.produce(&mut self.outputs);
+        self.activity.end();
+        if self.activity.is_abandoned() {
+            return false;
+        }
+        match result {
             Ok(SourceStatus::Continue) => true,
             Ok(SourceStatus::Finished) => false,
             // A plugin written before transforms could work in pieces
@@ -294,7 +338,7 @@ impl NodeThread<'_> {
                 false
             }
             Err(e) => {
-                self.recover(e, "produce", c);
+                self.recover(e, "produce");
                 false
             }
         }
@@ -319,41 +363,57 @@ impl NodeThread<'_> {
 
     /// Applies the restart policy after failure `e`. Returns whether the
     /// node runs again.
-    fn recover(&mut self, e: PluginError, during: &str, c: &mut Counters) -> bool {
-        c.failures += 1;
-        if let Some(m) = &c.metrics {
+    fn recover(&mut self, e: PluginError, during: &str) -> bool {
+        let line = self.log_failure(&e, during);
+        self.failed(line)
+    }
+
+    /// Counts a failure (described by `line`, already logged) and applies
+    /// the restart policy. Returns whether the node runs again.
+    fn failed(&mut self, line: String) -> bool {
+        self.tally.failures.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &self.metrics {
             m.failures.inc();
         }
-        let line = self.log_failure(&e, during);
         let RestartPolicy::OnFailure {
             max_restarts,
             backoff_ms,
         } = self.spec.restart
         else {
-            c.failed = Some(line);
+            self.tally.give_up(line);
             return false;
         };
-        while c.restarts < max_restarts {
-            let backoff = Duration::from_millis(backoff_ms.saturating_mul(1 << c.restarts.min(16)));
-            c.restarts += 1;
-            if let Some(m) = &c.metrics {
+        loop {
+            let restarts = self.tally.restarts.load(Ordering::Relaxed);
+            if restarts >= max_restarts {
+                break;
+            }
+            let first = Duration::from_millis(backoff_ms);
+            let backoff = first
+                .saturating_mul(1 << restarts.min(16))
+                .min(MAX_BACKOFF.max(first));
+            self.tally.restarts.fetch_add(1, Ordering::Relaxed);
+            if let Some(m) = &self.metrics {
                 m.restarts.inc();
             }
             tracing::warn!(
                 "restarting node `{}` in {} ms (restart {} of {max_restarts})",
                 self.spec.name,
                 backoff.as_millis(),
-                c.restarts
+                restarts + 1
             );
-            std::thread::sleep(backoff);
+            self.pause(backoff);
+            if self.activity.is_abandoned() {
+                return false;
+            }
             let _ = self.instance.shutdown();
-            match Instance::create(self.plugin, &self.spec, &self.env) {
+            match Instance::create(&self.plugin, &self.spec, &self.env) {
                 Ok(instance) => {
                     self.instance = instance;
                     return true;
                 }
                 Err(e) => {
-                    c.failures += 1;
+                    self.tally.failures.fetch_add(1, Ordering::Relaxed);
                     self.log_failure(&e, "create_node (restart)");
                 }
             }
@@ -361,28 +421,48 @@ impl NodeThread<'_> {
         tracing::error!(
             "node `{}` gave up after {} restart(s)",
             self.spec.name,
-            c.restarts
+            self.tally.restarts.load(Ordering::Relaxed)
         );
-        c.failed = Some(line);
+        self.tally.give_up(line);
         false
     }
-}
 
-impl Counters {
-    /// Whether calls are timed (`--stats` or `--metrics`).
-    fn timed(&self) -> bool {
-        self.histogram.is_some() || self.metrics.is_some()
+    /// Waits out a restart's backoff; cut short when the pipeline stops
+    /// (the restarted node then drains what is queued) or the runtime
+    /// abandons this thread.
+    fn pause(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        loop {
+            let now = Instant::now();
+            if now >= until
+                || self.outputs.stopping.load(Ordering::Relaxed)
+                || self.activity.is_abandoned()
+            {
+                return;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(20)));
+        }
     }
 }
 
-fn record(c: &mut Counters, started: Option<Instant>) {
-    let Some(t) = started else { return };
-    let elapsed = t.elapsed();
-    if let Some(h) = &mut c.histogram {
-        h.saturating_record(elapsed.as_nanos().max(1) as u64);
-    }
-    if let Some(m) = &c.metrics {
-        m.call_seconds.observe(elapsed.as_secs_f64());
+/// A node's report from its tally (histogram and link figures are the
+/// caller's to add).
+pub fn report_from(spec: &NodeSpec, tally: &Tally, env: &NodeEnv) -> NodeReport {
+    NodeReport {
+        name: spec.name.clone(),
+        kind: format!("{}/{}", spec.plugin, spec.kind.name),
+        received: tally.received.load(Ordering::Relaxed),
+        emitted: tally.emitted.load(Ordering::Relaxed),
+        discarded: tally.discarded.load(Ordering::Relaxed),
+        restarts: tally.restarts.load(Ordering::Relaxed),
+        failures: tally.failures.load(Ordering::Relaxed),
+        stalls: tally.stalls.load(Ordering::Relaxed),
+        error: tally.why(),
+        histogram: None,
+        counters: env.counters.lock().clone(),
+        gauges: env.gauges.lock().clone(),
+        dropped_on_inputs: 0,
+        queue_high_water: 0,
     }
 }
 

@@ -22,8 +22,8 @@ pub fn format_stats(report: &RunReport) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<16} {:<22} {:>9} {:>9} {:>10} {:>10} {:>6} {:>7} {:>8}",
-        "node", "kind", "in", "out", "p50", "p99", "queue", "drops", "restarts"
+        "{:<16} {:<22} {:>9} {:>9} {:>10} {:>10} {:>6} {:>7} {:>8} {:>6}",
+        "node", "kind", "in", "out", "p50", "p99", "queue", "drops", "restarts", "stalls"
     );
     for n in &report.nodes {
         let (p50, p99) = match &n.histogram {
@@ -35,7 +35,7 @@ pub fn format_stats(report: &RunReport) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<16} {:<22} {:>9} {:>9} {:>10} {:>10} {:>6} {:>7} {:>8}",
+            "{:<16} {:<22} {:>9} {:>9} {:>10} {:>10} {:>6} {:>7} {:>8} {:>6}",
             n.name,
             n.kind,
             n.received,
@@ -44,7 +44,8 @@ pub fn format_stats(report: &RunReport) -> String {
             p99,
             n.queue_high_water,
             n.dropped_on_inputs + n.discarded,
-            n.restarts
+            n.restarts,
+            n.stalls
         );
         for (name, value) in &n.counters {
             let _ = writeln!(out, "{:<16}   {name} = {value}", "");

@@ -4,6 +4,10 @@
 use cpal::traits::{DeviceTrait, HostTrait};
 use hark_sdk::Error;
 
+/// How long opening a device may take: a hung sound server must fail the
+/// node, not hang the pipeline.
+pub(crate) const OPEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Which way a device is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

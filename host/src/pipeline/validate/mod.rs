@@ -32,11 +32,13 @@ mod names;
 #[cfg(test)]
 pub(super) mod tests;
 
+use std::time::Duration;
+
 use hark_plugin_api::PluginError;
 
 use super::{
     diagnostic::{Diagnostic, SourceId},
-    model::{NodeSpec, Pipeline},
+    model::{NodeSpec, Pipeline, DEFAULT_STALL_TIMEOUT},
     overrides::parse_overrides,
     raw::{self, RawPipeline},
     PipelineSource,
@@ -110,6 +112,11 @@ pub(crate) fn check_with(
                 kind: (*kind).expect("no errors, so every kind resolved").clone(),
                 config: config.text,
                 restart: n.restart,
+                stall_timeout: match n.stall_timeout_ms {
+                    None => Some(DEFAULT_STALL_TIMEOUT),
+                    Some(0) => None,
+                    Some(ms) => Some(Duration::from_millis(ms)),
+                },
             })
             .collect(),
         links,

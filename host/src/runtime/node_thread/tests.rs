@@ -22,6 +22,7 @@ use crate::{
     runtime::{
         host_context::{NodeEnv, OutputPorts},
         link::LinkSender,
+        watch::{Activity, Tally},
         NodeReport,
     },
 };
@@ -168,6 +169,7 @@ fn run(
         kind: plugin.kind(kind).expect("kind").clone(),
         config: config.into(),
         restart,
+        stall_timeout: None,
     };
     let env = NodeEnv::new("n");
     let instance = Instance::create(&plugin, &spec, &env).expect("created");
@@ -182,23 +184,28 @@ fn run(
         node_inputs.push((0, rx));
     }
     let (out_tx, out_rx) = unbounded();
+    let (tally, activity) = (Arc::new(Tally::default()), Arc::new(Activity::new()));
     let thread = NodeThread {
         spec,
-        plugin: &plugin,
+        plugin,
         instance,
         env,
         outputs: OutputPorts {
             ports: vec![vec![LinkSender::external(out_tx)]],
             stopping: Arc::new(AtomicBool::new(false)),
             is_source: node_inputs.is_empty(),
-            emitted: 0,
+            tally: tally.clone(),
+            activity: activity.clone(),
         },
         inputs: node_inputs,
         timing: true,
         metrics: None,
         no_work_in_pieces: false,
+        tally,
+        activity,
+        replaces: None,
     };
-    let report = thread.run();
+    let report = thread.run().expect("not abandoned");
     let messages: Vec<Message> = out_rx.try_iter().collect();
     assert!(
         messages.last().is_some_and(Message::is_end_of_stream),

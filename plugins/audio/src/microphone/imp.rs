@@ -92,9 +92,21 @@ impl MicrophoneNode {
                 }
             })
             .map_err(|e| Error::failed(format!("cannot start the microphone thread: {e}")))?;
-        let (sample_rate, channels) = ready_rx.recv().map_err(|_| {
-            Error::failed("the microphone thread ended before opening the device")
-        })??;
+        let (sample_rate, channels) = match ready_rx.recv_timeout(crate::device::OPEN_TIMEOUT) {
+            Ok(opened) => opened?,
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                return Err(Error::failed(format!(
+                    "the microphone did not open within {} s",
+                    crate::device::OPEN_TIMEOUT.as_secs()
+                ))
+                .with_hint("the sound server may be hung; `hark devices` lists the devices"))
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                return Err(Error::failed(
+                    "the microphone thread ended before opening the device",
+                ))
+            }
+        };
         ctx.info(&format!(
             "microphone open: {sample_rate} Hz, {channels} channel(s)"
         ));

@@ -1,8 +1,8 @@
 //! The running `speaker` node: a queue feeding a playback stream.
 
-use crate::device::{choose_config, fill_from_f32, find, Direction};
+use crate::device::{choose_config, fill_from_f32, find, Direction, OPEN_TIMEOUT};
 use cpal::traits::{DeviceTrait, StreamTrait};
-use crossbeam_channel::Sender;
+use crossbeam_channel::{RecvTimeoutError, Sender};
 use hark_sdk::prelude::*;
 use parking_lot::Mutex;
 use std::{
@@ -74,9 +74,21 @@ impl SpeakerNode {
                 }
             })
             .map_err(|e| Error::failed(format!("cannot start the speaker thread: {e}")))?;
-        ready_rx
-            .recv()
-            .map_err(|_| Error::failed("the speaker thread ended before opening the device"))??;
+        match ready_rx.recv_timeout(OPEN_TIMEOUT) {
+            Ok(opened) => opened?,
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(Error::failed(format!(
+                    "the speaker did not open within {} s",
+                    OPEN_TIMEOUT.as_secs()
+                ))
+                .with_hint("the sound server may be hung; `hark devices` lists the devices"))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::failed(
+                    "the speaker thread ended before opening the device",
+                ))
+            }
+        }
         self.ctx.info(&format!(
             "speaker open: {sample_rate} Hz, {channels} channel(s)"
         ));
@@ -93,6 +105,11 @@ impl SpeakerNode {
         (u64::from(open.sample_rate) * u64::from(open.channels) * ms / 1000) as usize
     }
 }
+
+/// How long the device may take no samples while the node waits for room
+/// before the node fails (a device plays continuously: even a long
+/// buffer drains steadily).
+const DEVICE_STALLED: Duration = Duration::from_secs(2);
 
 impl Node for SpeakerNode {
     fn on_message(
@@ -113,10 +130,34 @@ impl Node for SpeakerNode {
                 }
                 let open = self.open.as_ref().expect("opened above");
                 let limit = Self::samples_for(open, u64::from(self.settings.buffer_ms));
-                // Backpressure: wait while the device is far enough ahead.
-                while open.buffer.lock().len() > limit {
+                // Backpressure: wait while the device is far enough ahead,
+                // but not on a device that stopped taking samples (unplugged,
+                // suspended): that would hang the pipeline.
+                let mut last = (open.buffer.lock().len(), Instant::now());
+                let stalled = loop {
+                    let buffered = open.buffer.lock().len();
+                    if buffered <= limit {
+                        break false;
+                    }
+                    if buffered < last.0 {
+                        last = (buffered, Instant::now());
+                    } else if last.1.elapsed() > DEVICE_STALLED {
+                        break true;
+                    }
                     std::thread::sleep(Duration::from_millis(5));
+                };
+                if stalled {
+                    self.open = None; // reopened with the next audio
+                    return Err(Error::failed(format!(
+                        "the output device took no samples for {} s",
+                        DEVICE_STALLED.as_secs()
+                    ))
+                    .with_hint(
+                        "check that the speaker is still connected and not suspended \
+                         (`hark devices` lists what is there)",
+                    ));
                 }
+                let open = self.open.as_ref().expect("opened above");
                 open.buffer.lock().extend(frame.samples.iter().copied());
                 self.ctx
                     .counter_add("samples_played", frame.samples.len() as u64);
