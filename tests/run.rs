@@ -544,6 +544,50 @@ fn a_corrupt_wav_is_refused_with_a_clear_error() {
     assert!(stderr.contains("not a valid WAV file"), "{stderr}");
 }
 
+/// A header whose fields would size huge buffers is refused before any
+/// buffer is made.
+#[test]
+fn a_wav_header_out_of_bounds_is_refused() {
+    let header = |rate: u32, channels: u16| {
+        let mut b = Vec::new();
+        let data = 2 * u32::from(channels); // one sample per channel
+        b.extend_from_slice(b"RIFF");
+        b.extend_from_slice(&(36 + data).to_le_bytes());
+        b.extend_from_slice(b"WAVEfmt ");
+        b.extend_from_slice(&16u32.to_le_bytes());
+        b.extend_from_slice(&1u16.to_le_bytes()); // PCM
+        b.extend_from_slice(&channels.to_le_bytes());
+        b.extend_from_slice(&rate.to_le_bytes());
+        b.extend_from_slice(&rate.wrapping_mul(2 * u32::from(channels)).to_le_bytes());
+        b.extend_from_slice(&(2 * channels).to_le_bytes());
+        b.extend_from_slice(&16u16.to_le_bytes());
+        b.extend_from_slice(b"data");
+        b.extend_from_slice(&data.to_le_bytes());
+        b.resize(b.len() + data as usize, 0);
+        b
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (rate, channels, expected) in [
+        (
+            2_000_000_000,
+            1,
+            "a sample rate of 2000000000 Hz is outside the 1000 to 384000 Hz Hark handles",
+        ),
+        (
+            16_000,
+            1000,
+            "1000 channels is outside the 1 to 32 Hark handles",
+        ),
+    ] {
+        let input = dir.path().join("huge.wav");
+        std::fs::write(&input, header(rate, channels)).unwrap();
+        let run = louder(dir.path(), &input, &dir.path().join("out.wav"), "0");
+        let (_, stderr) = text(&run);
+        assert_eq!(run.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}
+
 #[test]
 fn a_truncated_wav_fails_the_reader_not_the_host() {
     let dir = tempfile::tempdir().unwrap();

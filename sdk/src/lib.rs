@@ -80,7 +80,10 @@ pub mod testing;
 pub use context::Context;
 pub use error::Error;
 pub use kind::{Field, KindSpec, NodeKind, Port};
-pub use messages::{audio_message, text_message, value_field, value_map};
+pub use messages::{
+    audio_message, check_audio_format, text_message, value_field, value_map, MAX_CHANNELS,
+    SAMPLE_RATES,
+};
 pub use node::{Node, Outputs, Produce};
 pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
 pub use suggest::did_you_mean;

@@ -202,6 +202,11 @@ impl QueuePolicy {
 /// measured 16 at ~2.5x the per-hop cost of 64.
 pub const DEFAULT_CAPACITY: usize = 64;
 
+/// Largest queue capacity a link may ask for: crossbeam allocates a
+/// bounded queue up front, so `capacity: 10000000000` would be an
+/// allocation failure, not a queue.
+pub const MAX_CAPACITY: usize = 65_536;
+
 /// The format a link must convert audio to: when the input port declares a
 /// sample rate or channel count that the output port does not declare the
 /// same (a source whose format depends on its file or device declares

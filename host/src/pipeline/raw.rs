@@ -23,6 +23,7 @@ use super::{
     did_you_mean,
     model::{
         QueuePolicy, RestartPolicy, DEFAULT_BACKOFF_MS, DEFAULT_CAPACITY, DEFAULT_MAX_RESTARTS,
+        MAX_CAPACITY,
     },
     ron_spans::{self, Ident, Kind, Value},
 };
@@ -429,6 +430,17 @@ impl Reader {
                                 self.errors.push(
                                     Diagnostic::at(v.span.clone(), "`capacity` must be at least 1", "zero")
                                         .hint("a queue needs room for one message; use policy \"latest\" to keep only the newest"),
+                                );
+                                return None;
+                            }
+                            if c > MAX_CAPACITY as u64 {
+                                self.errors.push(
+                                    Diagnostic::at(
+                                        v.span.clone(),
+                                        format!("`capacity` {c} is more than the {MAX_CAPACITY} allowed"),
+                                        "too large",
+                                    )
+                                    .hint("a queue is allocated up front; a few messages smooth out bursts (the default is 64)"),
                                 );
                                 return None;
                             }

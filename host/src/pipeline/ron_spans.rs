@@ -95,6 +95,7 @@ pub fn parse(source: &str) -> Result<Value, SyntaxError> {
     let mut p = Parser {
         src: source,
         pos: 0,
+        depth: 0,
     };
     p.skip_trivia()?;
     while p.src[p.pos..].starts_with("#!") {
@@ -112,7 +113,14 @@ pub fn parse(source: &str) -> Result<Value, SyntaxError> {
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
+    /// Values open around the one being read.
+    depth: usize,
 }
+
+/// How deeply values may nest. Pipelines need a handful of levels; the
+/// limit keeps a hostile file (`[[[[...`) from overflowing the stack of
+/// this recursive reader.
+pub const MAX_DEPTH: usize = 64;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<char> {
@@ -207,6 +215,19 @@ impl Parser<'_> {
 
     fn value(&mut self) -> Result<Value, SyntaxError> {
         self.skip_trivia()?;
+        if self.depth >= MAX_DEPTH {
+            return Err(self.error_here(
+                &format!("values nest more than {MAX_DEPTH} deep"),
+                Some("a pipeline needs a few levels; check for unbalanced brackets"),
+            ));
+        }
+        self.depth += 1;
+        let value = self.value_here();
+        self.depth -= 1;
+        value
+    }
+
+    fn value_here(&mut self) -> Result<Value, SyntaxError> {
         let start = self.pos;
         let kind = match self.peek() {
             None => return Err(self.error_here("expected a value, found the end of the file", None)),
@@ -597,5 +618,21 @@ mod tests {
         assert_eq!(e.message, "unterminated string");
         let e = parse("(a 1)").unwrap_err();
         assert_eq!(e.span.start, 3, "{e:?}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_overflowing_the_stack() {
+        let ok = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(&ok).is_ok());
+        // A million brackets would overflow the stack of a reader without
+        // the limit (this test's thread has the default 2 MiB).
+        let hostile = "[".repeat(1_000_000);
+        let e = parse(&hostile).unwrap_err();
+        assert_eq!(e.message, format!("values nest more than {MAX_DEPTH} deep"));
+        assert_eq!(e.span.start, MAX_DEPTH, "{e:?}");
     }
 }

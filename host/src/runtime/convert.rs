@@ -25,6 +25,8 @@ const CHUNK: usize = 1024;
 pub struct AudioConverter {
     target: AudioTarget,
     stream: Option<ResampleStream>,
+    /// Whether a frame in a format out of bounds was dropped (said once).
+    refused: bool,
 }
 
 /// A resampler for one input rate and its buffered input.
@@ -49,6 +51,7 @@ impl AudioConverter {
         AudioConverter {
             target,
             stream: None,
+            refused: false,
         }
     }
 
@@ -80,6 +83,15 @@ impl AudioConverter {
     }
 
     fn audio(&mut self, frame_in: &AudioFrame, meta: MessageMeta) -> Vec<Message> {
+        // The format sizes the mixing buffer and the resampler's tables: a
+        // frame claiming 4 GHz or 60000 channels is dropped, not obeyed.
+        if let Err(e) = hark_sdk::check_audio_format(frame_in.sample_rate, frame_in.channels) {
+            if !self.refused {
+                self.refused = true;
+                tracing::error!("a link dropped audio it cannot convert: {e}");
+            }
+            return Vec::new();
+        }
         let to_rate = match self.target.sample_rate {
             0 => frame_in.sample_rate,
             r => r,
@@ -373,5 +385,22 @@ mod tests {
         ));
         assert_eq!(out.len(), 1);
         assert!(c.flush().is_none());
+    }
+
+    #[test]
+    fn formats_out_of_bounds_are_dropped_not_obeyed() {
+        let mut c = AudioConverter::new(AudioTarget {
+            sample_rate: 16_000,
+            channels: 1,
+        });
+        for (rate, channels) in [(4_000_000_000, 1), (0, 1), (48_000, 60_000), (48_000, 0)] {
+            assert!(
+                c.convert(audio(rate, channels, vec![0.0; 64])).is_empty(),
+                "{rate} Hz, {channels} channels"
+            );
+        }
+        // The link still converts what it can.
+        let out = c.convert(audio(16_000, 2, vec![0.5; 64]));
+        assert_eq!(out.len(), 1);
     }
 }

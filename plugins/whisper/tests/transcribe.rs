@@ -83,6 +83,44 @@ fn an_utterance_gives_partials_then_one_final_transcript() {
 }
 
 #[test]
+fn an_utterance_the_vad_never_ends_is_transcribed_in_bounded_pieces() {
+    // The same sentence three times within one utterance that never ends,
+    // with max_utterance_s 2: each time 2 s have gathered, a final
+    // transcript of that piece, the utterance going on (its id kept).
+    let speech = hark_sdk::testing::speech("turn on the kitchen lights", 16_000).unwrap();
+    let mut h = Harness::new::<Transcribe>(&config("max_utterance_s: 2")).unwrap();
+    h.push(0, event(ControlEvent::UtteranceStart, 9)).unwrap();
+    let mut audio = Vec::new();
+    for _ in 0..3 {
+        audio.extend_from_slice(&speech);
+        audio.resize(audio.len().div_ceil(32_000) * 32_000, 0.0); // to 2 s
+    }
+    // Pieces are cut at the first chunk that reaches 2 s, a little later
+    // each time: half a second more lets the third one fill.
+    audio.resize(audio.len() + 8_000, 0.0);
+    for chunk in audio.chunks(512) {
+        h.push(
+            0,
+            audio_message(MessageMeta::default(), 16_000, 1, chunk.to_vec()),
+        )
+        .unwrap();
+    }
+    let out = texts(&h.take_outputs());
+    let finals: Vec<_> = out.iter().filter(|(_, f, _)| *f).collect();
+    assert!(
+        finals.len() >= 3,
+        "a final transcript per 2 s piece before any UtteranceEnd: {out:?}"
+    );
+    assert!(finals.iter().all(|(_, _, u)| *u == 9), "{out:?}");
+    assert!(
+        finals
+            .iter()
+            .any(|(t, _, _)| t.to_lowercase().contains("kitchen")),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn wrong_audio_and_missing_models_are_refused_clearly() {
     let mut h = Harness::new::<Transcribe>(&config("")).unwrap();
     let error = h

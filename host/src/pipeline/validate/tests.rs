@@ -179,3 +179,26 @@ fn a_malformed_file_stops_at_its_shape_errors() {
     let errors = check_with(&source("(nodes: [1])", &[]), &FakePlugins::standard()).unwrap_err();
     assert_eq!(errors.len(), 1, "{errors:?}");
 }
+
+#[test]
+fn sizes_and_deadlines_from_the_file_are_bounded() {
+    let text = VOICE.replace(
+        r#""src.text -> up.text""#,
+        r#"(link: "src.text -> up.text", capacity: 10000000000)"#,
+    );
+    let errors = check_with(&source(&text, &[]), &FakePlugins::standard()).unwrap_err();
+    assert_eq!(
+        errors[0].message, "`capacity` 10000000000 is more than the 65536 allowed",
+        "{errors:?}"
+    );
+    let text = VOICE.replace(
+        r#""out": (plugin: "t", kind: "sink")"#,
+        r#""out": (plugin: "t", kind: "sink", stall_timeout_ms: 0)"#,
+    );
+    let pipeline = check_with(&source(&text, &[]), &FakePlugins::standard()).unwrap();
+    assert_eq!(pipeline.nodes[4].stall_timeout, None, "0: never");
+    assert_eq!(
+        pipeline.nodes[3].stall_timeout,
+        Some(crate::pipeline::DEFAULT_STALL_TIMEOUT)
+    );
+}

@@ -42,11 +42,13 @@ impl WavReaderNode {
             Error::failed(format!("cannot read WAV file {}: {e}", settings.path)).with_hint(hint)
         })?;
         let spec = reader.spec();
-        if spec.channels == 0 || spec.sample_rate == 0 {
+        // The header sizes every buffer below: check it first.
+        if let Err(e) = hark_sdk::check_audio_format(spec.sample_rate, spec.channels) {
             return Err(Error::failed(format!(
-                "{}: invalid WAV header ({} channels, {} Hz)",
-                settings.path, spec.channels, spec.sample_rate
-            )));
+                "cannot read WAV file {}: invalid header: {e}",
+                settings.path
+            ))
+            .with_hint("the file is damaged or not audio Hark can use (convert it with e.g. `sox in.x -c 1 -r 16000 out.wav`)"));
         }
         let frames = (spec.sample_rate as u64 * settings.frame_ms as u64 / 1000).max(1) as usize;
         Ok(WavReaderNode {

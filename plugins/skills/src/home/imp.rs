@@ -88,6 +88,26 @@ pub(super) fn parse_state(
     Some((id.to_string(), DeviceState { on, level }))
 }
 
+/// Keeps a state the broker published if it is about a configured
+/// device; returns whether it did. Topics are the broker's (anyone on it
+/// may publish under the prefix): states of unknown ids are not kept, so
+/// the map stays as small as the config.
+pub(super) fn remember_state(
+    states: &Mutex<HashMap<String, DeviceState>>,
+    devices: &[Device],
+    prefix: &str,
+    topic: &str,
+    payload: &[u8],
+) -> bool {
+    match parse_state(prefix, topic, payload) {
+        Some((id, state)) if devices.iter().any(|d| d.id == id) => {
+            states.lock().insert(id, state);
+            true
+        }
+        _ => false,
+    }
+}
+
 impl HomeSkill {
     /// The device a slot names: by id, by name, or by the closest name.
     pub(super) fn device(&self, said: &str) -> Option<&Device> {
@@ -238,5 +258,47 @@ impl Skill for HomeSkill {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_states_of_configured_devices_are_kept() {
+        let devices = [Device {
+            id: "lamp".into(),
+            name: "living room lamp".into(),
+            dimmable: true,
+        }];
+        let states = Mutex::new(HashMap::new());
+        let on = br#"{"state": "ON", "brightness": 40}"#;
+        assert!(remember_state(
+            &states,
+            &devices,
+            "hark",
+            "hark/lamp/state",
+            on
+        ));
+        for i in 0..10_000 {
+            let topic = format!("hark/flood{i}/state");
+            assert!(!remember_state(&states, &devices, "hark", &topic, on));
+        }
+        assert!(!remember_state(
+            &states,
+            &devices,
+            "hark",
+            "hark/lamp/state",
+            b"not json"
+        ));
+        assert_eq!(states.lock().len(), 1);
+        assert_eq!(
+            states.lock()["lamp"],
+            DeviceState {
+                on: true,
+                level: 40
+            }
+        );
     }
 }

@@ -145,11 +145,12 @@ impl NodeKind for Home {
         // which takes it back out of `log` (waiting for a line being
         // written) and so also ends the thread.
         let log = Arc::new(Mutex::new(Some(*ctx)));
-        let (thread_connected, thread_states, broker, thread_log) = (
+        let (thread_connected, thread_states, broker, thread_log, devices) = (
             connected.clone(),
             states.clone(),
             settings.broker.clone(),
             log.clone(),
+            settings.devices.clone(),
         );
         std::thread::Builder::new()
             .name("hark-mqtt".into())
@@ -167,9 +168,7 @@ impl NodeKind for Home {
                             warned = false;
                         }
                         Ok(Event::Incoming(Packet::Publish(p))) => {
-                            if let Some((id, state)) = parse_state(&prefix, &p.topic, &p.payload) {
-                                thread_states.lock().insert(id, state);
-                            }
+                            remember_state(&thread_states, &devices, &prefix, &p.topic, &p.payload);
                         }
                         Ok(_) => {}
                         Err(e) => {

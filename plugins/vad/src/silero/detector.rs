@@ -13,6 +13,9 @@ pub struct DetectorConfig {
     pub min_speech: u32,
     /// Windows of silence that end it.
     pub min_silence: u32,
+    /// Windows after which an utterance is cut even without silence
+    /// (continuous noise must not make one endless utterance).
+    pub max_speech: u32,
 }
 
 /// What a window changed.
@@ -40,8 +43,8 @@ enum State {
     Idle,
     /// Speech began at window `start` but has not lasted `min_speech` yet.
     Candidate { start: u64, speech: u32 },
-    /// In an utterance.
-    Speaking,
+    /// In an utterance that started at window `start`.
+    Speaking { start: u64 },
 }
 
 /// Hysteresis over window probabilities: speech is a window at or above
@@ -50,7 +53,9 @@ enum State {
 /// at its first speech window once it has `min_speech` of them (short dips
 /// inside do not restart the count), and ends at the first of
 /// `min_silence` consecutive silent windows. A candidate that meets
-/// `min_silence` first was a noise blip and is dropped.
+/// `min_silence` first was a noise blip and is dropped. An utterance
+/// reaching `max_speech` windows ends there; if speech goes on, the next
+/// one starts as any other (confirmed by `min_speech` windows).
 #[derive(Debug, Clone)]
 pub struct Detector {
     config: DetectorConfig,
@@ -72,7 +77,7 @@ impl Detector {
 
     /// Whether an utterance is in progress (confirmed).
     pub fn in_speech(&self) -> bool {
-        self.state == State::Speaking
+        matches!(self.state, State::Speaking { .. })
     }
 
     /// The first window of an unconfirmed start, if any.
@@ -115,13 +120,20 @@ impl Detector {
                 Transition::None
             }
             State::Candidate { .. } => Transition::None,
-            State::Speaking if ended => {
+            State::Speaking { .. } if ended => {
                 self.state = State::Idle;
                 Transition::End {
                     at: index + 1 - u64::from(self.silence_run),
                 }
             }
-            State::Speaking => Transition::None,
+            State::Speaking { start }
+                if index + 1 - start >= u64::from(self.config.max_speech.max(1)) =>
+            {
+                self.state = State::Idle;
+                self.silence_run = 0;
+                Transition::End { at: index + 1 }
+            }
+            State::Speaking { .. } => Transition::None,
         }
     }
 
@@ -132,7 +144,7 @@ impl Detector {
             return Transition::None;
         };
         if speech + 1 >= self.config.min_speech.max(1) {
-            self.state = State::Speaking;
+            self.state = State::Speaking { start };
             Transition::Start { at: start }
         } else {
             self.state = State::Candidate {
@@ -146,7 +158,7 @@ impl Detector {
     /// Ends the utterance in progress, if any (end of stream).
     pub fn finish(&mut self) -> Transition {
         let was = std::mem::replace(&mut self.state, State::Idle);
-        if was == State::Speaking {
+        if matches!(was, State::Speaking { .. }) {
             Transition::End {
                 at: self.window - u64::from(self.silence_run),
             }
@@ -161,10 +173,15 @@ mod tests {
     use super::*;
 
     fn run(probabilities: &[f32]) -> Vec<Transition> {
+        run_capped(probabilities, 1000)
+    }
+
+    fn run_capped(probabilities: &[f32], max_speech: u32) -> Vec<Transition> {
         let mut d = Detector::new(DetectorConfig {
             threshold: 0.5,
             min_speech: 3,
             min_silence: 4,
+            max_speech,
         });
         let mut out: Vec<_> = probabilities
             .iter()
@@ -215,6 +232,26 @@ mod tests {
         assert_eq!(
             run(&p),
             [Transition::Start { at: 0 }, Transition::End { at: 9 }]
+        );
+    }
+
+    #[test]
+    fn endless_speech_is_cut_into_utterances_of_at_most_max_speech() {
+        // 20 windows of speech, then silence, with max_speech 8: cut at 8,
+        // a new utterance confirmed from window 8 (min_speech 3) and cut
+        // 8 windows later, then the rest ends with the silence.
+        let mut p = vec![0.9; 20];
+        p.extend([0.1; 5]);
+        assert_eq!(
+            run_capped(&p, 8),
+            [
+                Transition::Start { at: 0 },
+                Transition::End { at: 8 },
+                Transition::Start { at: 8 },
+                Transition::End { at: 16 },
+                Transition::Start { at: 16 },
+                Transition::End { at: 20 },
+            ]
         );
     }
 }

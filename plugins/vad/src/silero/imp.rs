@@ -71,6 +71,7 @@ impl SileroNode {
             threshold: settings.threshold,
             min_speech: windows(settings.min_speech_ms).max(1),
             min_silence: windows(settings.min_silence_ms).max(1),
+            max_speech: windows(settings.max_speech_ms).max(1),
         };
         let pad_windows = u64::from(windows(settings.pad_ms));
         Ok(SileroNode {

@@ -40,6 +40,9 @@ pub struct SileroSettings {
     pub min_silence_ms: u32,
     /// Audio kept before the start and after the end (ms).
     pub pad_ms: u32,
+    /// Longest utterance (ms): speech that goes on (or noise the model
+    /// takes for speech) is cut into utterances this long.
+    pub max_speech_ms: u32,
 }
 
 impl Default for SileroSettings {
@@ -50,6 +53,7 @@ impl Default for SileroSettings {
             min_speech_ms: 160,
             min_silence_ms: 300,
             pad_ms: 96,
+            max_speech_ms: 30_000,
         }
     }
 }
@@ -68,6 +72,7 @@ impl Settings for SileroSettings {
             Field::integer("min_speech_ms", "u32", "speech shorter than this is ignored"),
             Field::integer("min_silence_ms", "u32", "silence that ends an utterance"),
             Field::integer("pad_ms", "u32", "audio kept before each start and after each end"),
+            Field::integer("max_speech_ms", "u32", "longest utterance (1000..=300000): longer speech or noise is cut into pieces this long (30000 is whisper's window)"),
         ]
     }
 
@@ -83,6 +88,16 @@ impl Settings for SileroSettings {
             return Err(ConfigIssue::whole(
                 "min_speech_ms and min_silence_ms must be at most 10000, pad_ms at most 2000",
             ));
+        }
+        if !(1_000..=300_000).contains(&self.max_speech_ms) {
+            return Err(ConfigIssue::field(
+                "max_speech_ms",
+                format!(
+                    "max_speech_ms must be within 1000..=300000, not {}",
+                    self.max_speech_ms
+                ),
+            )
+            .with_hint("30000 (whisper's window) suits speech to text"));
         }
         Ok(())
     }

@@ -177,9 +177,18 @@ impl Node for TranscribeNode {
                     self.start(message.meta);
                 }
                 self.buffer.extend_from_slice(&frame.samples);
-                if !self.delimited && self.buffer.len() >= self.max_utterance {
-                    // No VAD: transcribe the stream in pieces.
+                if self.buffer.len() >= self.max_utterance {
+                    // Whisper hears 30 s at a time. Without VAD the stream
+                    // is transcribed in pieces; behind a VAD that does not
+                    // end its utterance (continuous noise), so is the
+                    // utterance: the buffer, and what each partial
+                    // re-decodes, stay bounded.
+                    let meta = self.meta;
                     self.finish(Instant::now(), out)?;
+                    if self.delimited {
+                        self.start(meta);
+                        self.ctx.counter_add("utterances_cut", 1);
+                    }
                     return Ok(());
                 }
                 self.maybe_partial(out)

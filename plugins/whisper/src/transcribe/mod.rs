@@ -10,7 +10,9 @@
 //! `is_final: false`) and decodes it once more at the end (the final
 //! transcript, carrying the utterance id). Without VAD events the whole
 //! stream is one utterance, cut every `max_utterance_s`, so a WAV file
-//! can be transcribed directly.
+//! can be transcribed directly; an utterance the VAD does not end within
+//! `max_utterance_s` is cut the same way (each piece a final transcript
+//! with the utterance's id), so the buffer never grows without bound.
 //!
 //! Short utterances are decoded with a shrunk audio context (the encoder
 //! sees only as many frames as the audio needs, instead of a full 30 s
@@ -135,7 +137,7 @@ impl Settings for TranscribeSettings {
             Field::integer(
                 "max_utterance_s",
                 "u32",
-                "without VAD events, transcribe the stream in pieces this long",
+                "transcribe at most this much audio at once: without VAD events the stream, and an utterance a VAD has not ended, go in pieces this long",
             ),
         ]
     }

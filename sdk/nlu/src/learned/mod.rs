@@ -154,7 +154,65 @@ impl Model {
             ))
             .with_hint("train it again with this version: `hark nlu train`"));
         }
+        model.check_shape().map_err(|problem| {
+            Error::config(format!(
+                "{} is a damaged NLU model: {problem}",
+                path.display()
+            ))
+            .with_hint("train it again: `hark nlu train DATA -o MODEL`")
+        })?;
         Ok(model)
+    }
+
+    /// Checks that every table has the size the others imply, and every
+    /// index is in range, before anything slices them: a damaged or
+    /// hand-edited file is refused here instead of panicking mid-request.
+    fn check_shape(&self) -> Result<(), String> {
+        let (k, t) = (self.intents.len(), self.tags.len());
+        let sized = |what: &str, len: usize, want: usize| {
+            if len == want {
+                Ok(())
+            } else {
+                Err(format!("{what} has {len} values where {want} are needed"))
+            }
+        };
+        if k == 0 {
+            return Err("it has no intents".into());
+        }
+        if t == 0 || t % 2 == 0 || self.tags[0] != "O" {
+            return Err("its tags are not `O` then a `B-`/`I-` pair per slot".into());
+        }
+        for pair in self.tags[1..].chunks(2) {
+            if !(pair[0].starts_with("B-")
+                && pair[1].starts_with("I-")
+                && pair[0][2..] == pair[1][2..])
+            {
+                return Err(format!(
+                    "its tags `{}`, `{}` are not a `B-`/`I-` pair",
+                    pair[0], pair[1]
+                ));
+            }
+        }
+        sized("intent_dense", self.intent_dense.len(), k * DIM)?;
+        sized("tag_dense", self.tag_dense.len(), t * DIM)?;
+        sized("transitions", self.transitions.len(), (t + 1) * t)?;
+        sized("intent_tags", self.intent_tags.len(), k)?;
+        if let Some(w) = self.intent_sparse.values().find(|w| w.len() != k) {
+            sized("an intent_sparse entry", w.len(), k)?;
+        }
+        let tag_out_of_range = self
+            .intent_tags
+            .iter()
+            .flatten()
+            .copied()
+            .chain(self.tag_sparse.values().flatten().map(|&(tag, _)| tag));
+        if let Some(tag) = tag_out_of_range
+            .into_iter()
+            .find(|&tag| usize::from(tag) >= t)
+        {
+            return Err(format!("it refers to tag {tag} of {t}"));
+        }
+        Ok(())
     }
 
     /// Writes the model as JSON.
@@ -227,4 +285,65 @@ pub(super) fn softmax(scores: &[f32]) -> Vec<f32> {
     let exp: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
     let sum: f32 = exp.iter().sum();
     exp.iter().map(|e| e / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest well-formed model: one intent, one slot.
+    fn tiny() -> Model {
+        Model {
+            format: FORMAT,
+            encoder_format: "q8".into(),
+            intents: vec!["play".into()],
+            intent_dense: vec![0.0; DIM],
+            intent_sparse: HashMap::from([(7, vec![0.5])]),
+            tags: vec!["O".into(), "B-song".into(), "I-song".into()],
+            intent_tags: vec![vec![0, 1, 2]],
+            tag_dense: vec![0.0; 3 * DIM],
+            tag_sparse: HashMap::from([(7, vec![(1, 0.5)])]),
+            transitions: vec![0.0; 4 * 3],
+            gazetteer: Gazetteer::default(),
+        }
+    }
+
+    #[test]
+    fn a_damaged_model_file_is_refused_before_use() {
+        let dir = std::env::temp_dir().join(format!("hark-nlu-shape-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("model.json");
+        tiny().save(&path).unwrap();
+        assert!(Model::load(&path).is_ok());
+        type Damage = fn(&mut Model);
+        let damages: [(&str, Damage); 5] = [
+            ("transitions has 11 values where 12 are needed", |m| {
+                m.transitions.pop();
+            }),
+            ("intent_dense has 0 values where 384 are needed", |m| {
+                m.intent_dense.clear();
+            }),
+            ("it refers to tag 9 of 3", |m| m.intent_tags[0].push(9)),
+            (
+                "an intent_sparse entry has 2 values where 1 are needed",
+                |m| {
+                    m.intent_sparse.insert(8, vec![0.0, 0.0]);
+                },
+            ),
+            ("are not a `B-`/`I-` pair", |m| m.tags[2] = "x".into()),
+        ];
+        for (expected, damage) in damages {
+            let mut model = tiny();
+            damage(&mut model);
+            model.save(&path).unwrap();
+            let e = Model::load(&path).unwrap_err();
+            assert!(
+                e.message().contains("is a damaged NLU model"),
+                "{}",
+                e.message()
+            );
+            assert!(e.message().contains(expected), "{}", e.message());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
