@@ -26,6 +26,11 @@
 //! `<prefix>/+/state`, so it remembers states across restarts (the
 //! broker keeps retained messages) and sees changes made by others.
 //! Without a broker the skill still answers, saying it cannot reach it.
+//!
+//! **Security.** `username`/`password` log in; `tls: true` encrypts and
+//! checks the broker's certificate against `ca_file` (or the system's
+//! authorities). A broker that refuses the login is reported in the log
+//! (`not authorized`) and the skill answers that it cannot reach it.
 
 mod imp;
 
@@ -43,7 +48,7 @@ use std::{
 
 use hark_sdk::{prelude::*, ConfigIssue};
 use parking_lot::Mutex;
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS, TlsConfiguration, Transport};
 
 use crate::chain::{skill_spec, SkillNode};
 
@@ -62,7 +67,19 @@ pub struct HomeSettings {
     pub devices: Vec<Device>,
     /// How long a command waits for the first connection, in ms.
     pub connect_timeout_ms: u32,
+    /// User name for the broker; empty: connect without credentials.
+    pub username: String,
+    /// Password for `username`.
+    pub password: String,
+    /// Connect over TLS (the broker's certificate is verified).
+    pub tls: bool,
+    /// PEM file of the certificate authorities to trust with `tls`;
+    /// empty: the system's (`/etc/ssl/certs/ca-certificates.crt`).
+    pub ca_file: String,
 }
+
+/// The system's certificate authorities (Debian's `ca-certificates`).
+const SYSTEM_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 impl Default for HomeSettings {
     fn default() -> Self {
@@ -71,6 +88,10 @@ impl Default for HomeSettings {
             topic_prefix: "hark/home".into(),
             devices: Vec::new(),
             connect_timeout_ms: 2000,
+            username: String::new(),
+            password: String::new(),
+            tls: false,
+            ca_file: String::new(),
         }
     }
 }
@@ -93,11 +114,39 @@ impl Settings for HomeSettings {
                 "u32",
                 "how long a command waits for the first connection",
             ),
+            Field::string(
+                "username",
+                "user name for the broker; empty: no credentials",
+            ),
+            Field::string(
+                "password",
+                "password for `username` (keep the pipeline file private, or pass it with --set)",
+            ),
+            Field::bool(
+                "tls",
+                "connect over TLS, verifying the broker's certificate",
+            ),
+            Field::path(
+                "ca_file",
+                "PEM file of the authorities to trust with `tls`; empty: the system's",
+            ),
         ]
     }
 
     fn validate(&self) -> Result<(), ConfigIssue> {
         parse_broker(&self.broker).map_err(|e| ConfigIssue::field("broker", e))?;
+        if self.username.is_empty() && !self.password.is_empty() {
+            return Err(ConfigIssue::field(
+                "password",
+                "a password needs a `username`",
+            ));
+        }
+        if !self.tls && !self.ca_file.is_empty() {
+            return Err(
+                ConfigIssue::field("ca_file", "`ca_file` is only used with TLS")
+                    .with_hint("add `tls: true`"),
+            );
+        }
         for d in &self.devices {
             if d.id.is_empty() || d.id.contains(['/', '+', '#']) {
                 return Err(ConfigIssue::field(
@@ -134,6 +183,25 @@ impl NodeKind for Home {
         );
         let mut options = MqttOptions::new(client_id, host, port);
         options.set_keep_alive(Duration::from_secs(10));
+        if !settings.username.is_empty() {
+            options.set_credentials(settings.username.clone(), settings.password.clone());
+        }
+        if settings.tls {
+            let ca_file = match settings.ca_file.as_str() {
+                "" => SYSTEM_CA_FILE,
+                path => path,
+            };
+            let ca = std::fs::read(ca_file).map_err(|e| {
+                Error::config(format!("cannot read the CA file {ca_file}: {e}")).with_hint(
+                    "set `ca_file` to the PEM file of the authority that signed the broker's certificate",
+                )
+            })?;
+            options.set_transport(Transport::tls_with_config(TlsConfiguration::Simple {
+                ca,
+                alpn: None,
+                client_auth: None,
+            }));
+        }
         let (client, mut connection) = Client::new(options, 64);
         let connected = Arc::new(AtomicBool::new(false));
         let states: Arc<Mutex<HashMap<String, DeviceState>>> = Arc::default();
