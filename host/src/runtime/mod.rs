@@ -30,6 +30,7 @@ use crossbeam_channel::{Receiver, Sender};
 use hark_plugin_api::Message;
 use hdrhistogram::Histogram;
 
+pub(crate) use convert::AudioConverter;
 pub use host_context::NodeEnv;
 pub use link::{link, LinkSender, LinkStats};
 pub use report::format_stats;
@@ -41,7 +42,7 @@ use crate::{
 };
 use host_context::OutputPorts;
 use node_thread::{report_from, Instance, NodeThread};
-use watch::{Activity, Tally};
+use watch::{Activity, Clock, Tally};
 
 /// How to run.
 #[derive(Clone, Default)]
@@ -230,6 +231,7 @@ pub fn run(
     }
 
     let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    let clock = Arc::new(Clock::new());
     let mut watched: Vec<Watched> = Vec::with_capacity(n);
     for (index, ((((spec, instance), env), inputs), ports)) in pipeline
         .nodes
@@ -249,7 +251,7 @@ pub fn run(
                     .collect(),
             }),
             generation: 0,
-            activity: Arc::new(Activity::new()),
+            activity: Arc::new(Activity::new(clock.clone())),
             tally: Arc::new(Tally::default()),
             env,
             metrics: options
@@ -262,7 +264,15 @@ pub fn run(
         spawn(index, 0, thread, &done_tx);
         watched.push(node);
     }
-    watch(pipeline, plugins, options, &mut watched, &done_tx, &done_rx);
+    watch(
+        pipeline,
+        plugins,
+        options,
+        &clock,
+        &mut watched,
+        &done_tx,
+        &done_rx,
+    );
     let mut reports: Vec<NodeReport> = watched
         .into_iter()
         .map(|n| {
@@ -370,6 +380,7 @@ fn watch(
     pipeline: &Pipeline,
     plugins: &PluginSet,
     options: &RunOptions,
+    clock: &Arc<Clock>,
     nodes: &mut [Watched],
     done_tx: &Sender<Done>,
     done_rx: &Receiver<Done>,
@@ -386,6 +397,7 @@ fn watch(
     let drain = options.drain_timeout.unwrap_or(DEFAULT_DRAIN_TIMEOUT);
     let mut stop_seen: Option<Instant> = None;
     while nodes.iter().any(|n| n.report.is_none()) {
+        clock.tick();
         if let Ok((index, generation, report)) = done_rx.recv_timeout(tick) {
             let node = &mut nodes[index];
             if generation == node.generation {
@@ -423,7 +435,7 @@ fn watch(
             // A new thread takes the node's links over; the stalled one
             // is refused every emit and exits when (if) its call returns.
             node.generation += 1;
-            node.activity = Arc::new(Activity::new());
+            node.activity = Arc::new(Activity::new(clock.clone()));
             let kit = node.kit.as_ref().expect("running nodes keep their kit");
             let ports = kit
                 .ports

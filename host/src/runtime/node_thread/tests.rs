@@ -184,7 +184,10 @@ fn run(
         node_inputs.push((0, rx));
     }
     let (out_tx, out_rx) = unbounded();
-    let (tally, activity) = (Arc::new(Tally::default()), Arc::new(Activity::new()));
+    let (tally, activity) = (
+        Arc::new(Tally::default()),
+        Arc::new(Activity::new(Arc::default())),
+    );
     let thread = NodeThread {
         spec,
         plugin,
