@@ -26,6 +26,8 @@ pub mod cli;
 pub mod devices;
 pub mod dirs;
 pub mod eval;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod inference;
 pub mod loader;
 pub mod metrics;

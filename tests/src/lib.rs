@@ -5,6 +5,7 @@
 //! loaded from disk. [`ensure_built`] builds them once per test binary
 //! (a no-op when they are fresh).
 
+pub mod fuzz;
 pub mod render;
 
 use std::{

@@ -235,7 +235,10 @@ impl Parser<'_> {
             Some('[') => self.list()?,
             Some('{') => self.map()?,
             Some('"') => Kind::Str(self.string()?),
-            Some('r') if matches!(self.peek_at(1), Some('"') | Some('#')) => Kind::Str(self.raw_string()?),
+            // `r"..."` and `r#"..."#`, not a raw identifier (`r#type`).
+            Some('r') if self.src[self.pos + 1..].trim_start_matches('#').starts_with('"') => {
+                Kind::Str(self.raw_string()?)
+            }
             Some('\'') => self.char_literal()?,
             Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => self.number()?,
             Some(c) if c.is_alphabetic() || c == '_' => {
@@ -618,6 +621,18 @@ mod tests {
         assert_eq!(e.message, "unterminated string");
         let e = parse("(a 1)").unwrap_err();
         assert_eq!(e.span.start, 3, "{e:?}");
+    }
+
+    #[test]
+    fn raw_identifiers_are_not_raw_strings() {
+        // Found by the `ron` fuzz target: `ron` reads `r#k` as an identifier.
+        let v = parse("(a: r#type, b: r#\"x\"#, c: r\"y\")").unwrap();
+        let Kind::Struct(_, fields) = v.kind else {
+            panic!("{v:?}")
+        };
+        assert!(matches!(&fields[0].1.kind, Kind::Ident(i) if i == "type"));
+        assert!(matches!(&fields[1].1.kind, Kind::Str(s) if s == "x"));
+        assert!(matches!(&fields[2].1.kind, Kind::Str(s) if s == "y"));
     }
 
     #[test]

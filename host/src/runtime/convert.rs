@@ -85,7 +85,14 @@ impl AudioConverter {
     fn audio(&mut self, frame_in: &AudioFrame, meta: MessageMeta) -> Vec<Message> {
         // The format sizes the mixing buffer and the resampler's tables: a
         // frame claiming 4 GHz or 60000 channels is dropped, not obeyed.
-        if let Err(e) = hark_sdk::check_audio_format(frame_in.sample_rate, frame_in.channels) {
+        let malformed = hark_sdk::check_audio_format(frame_in.sample_rate, frame_in.channels)
+            .err()
+            .or_else(|| {
+                let (len, channels) = (frame_in.samples.len(), usize::from(frame_in.channels));
+                (len % channels != 0)
+                    .then(|| format!("{len} samples are not whole frames of {channels} channels"))
+            });
+        if let Some(e) = malformed {
             if !self.refused {
                 self.refused = true;
                 tracing::error!("a link dropped audio it cannot convert: {e}");
@@ -393,10 +400,16 @@ mod tests {
             sample_rate: 16_000,
             channels: 1,
         });
-        for (rate, channels) in [(4_000_000_000, 1), (0, 1), (48_000, 60_000), (48_000, 0)] {
+        for (rate, channels, len) in [
+            (4_000_000_000, 1, 64),
+            (0, 1, 64),
+            (48_000, 60_000, 64),
+            (48_000, 0, 64),
+            (48_000, 2, 63), // not whole frames
+        ] {
             assert!(
-                c.convert(audio(rate, channels, vec![0.0; 64])).is_empty(),
-                "{rate} Hz, {channels} channels"
+                c.convert(audio(rate, channels, vec![0.0; len])).is_empty(),
+                "{rate} Hz, {channels} channels, {len} samples"
             );
         }
         // The link still converts what it can.

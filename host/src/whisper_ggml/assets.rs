@@ -21,8 +21,15 @@ pub(super) fn mel_filters(npz: &[u8], n_mels: usize) -> Result<MelFilters, Conve
     let mut file = zip
         .by_name(&member)
         .map_err(|_| bad(format!("no {member} for a model with {n_mels} mel bands")))?;
+    // A mel filter bank is tens of kilobytes; a member that inflates past
+    // the bound is not one (and must not fill memory on the way).
+    const MAX_NPY: u64 = 16 << 20;
     let mut npy = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut npy).map_err(|e| bad(e.to_string()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, MAX_NPY + 1), &mut npy)
+        .map_err(|e| bad(e.to_string()))?;
+    if npy.len() as u64 > MAX_NPY {
+        return Err(bad(format!("{member} is larger than {MAX_NPY} bytes")));
+    }
     // .npy: magic, version (major, minor), header length (u16 in v1, u32
     // in v2+), a Python dict literal, then the raw data.
     let (header_len, start) = match npy.get(..8) {

@@ -20,6 +20,10 @@ pub(super) struct Variable<'a> {
     pub(super) data: &'a [u8],
 }
 
+/// More layers than any Whisper model has (large: 32): a name claiming
+/// `layer_4000000000` must not make the converter loop that long.
+const MAX_LAYERS: usize = 256;
+
 /// CTranslate2 data types.
 pub(super) const CT2_F32: u8 = 0;
 pub(super) const CT2_I8: u8 = 1;
@@ -56,7 +60,8 @@ impl<'a> Ct2Model<'a> {
                 CT2_I8 => 1,
                 other => return Err(invalid(format!("{name} has unknown data type {other}"))),
             };
-            if dims.iter().product::<usize>() * width != len {
+            let bytes = dims.iter().try_fold(width, |n: usize, &d| n.checked_mul(d));
+            if bytes != Some(len) {
                 return Err(invalid(format!(
                     "{name}: {len} bytes do not hold {dims:?} values"
                 )));
@@ -93,8 +98,13 @@ impl<'a> Ct2Model<'a> {
                     .ok()
             })
             .max()
+            .filter(|&n| n < MAX_LAYERS)
             .map(|n| n + 1)
-            .ok_or_else(|| invalid(format!("it has no {side} layers")))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "it has no {side} layers, or more than {MAX_LAYERS}"
+                ))
+            })
     }
 }
 

@@ -64,6 +64,19 @@ pub struct Converted {
     pub tokens: usize,
 }
 
+fn first_dim(v: &ctranslate2::Variable) -> Result<usize, ConvertError> {
+    v.dims
+        .first()
+        .copied()
+        .ok_or_else(|| invalid(format!("{} is a scalar, not a table", v.name)))
+}
+
+/// Reads `mel_filters.npz` for `n_mels` bands (for the fuzz targets);
+/// returns how many values it holds.
+pub(crate) fn read_mel_filters(npz: &[u8], n_mels: usize) -> Result<usize, ConvertError> {
+    mel_filters(npz, n_mels).map(|f| f.data.len())
+}
+
 /// Converts a CTranslate2 Whisper `model.bin` (all parts, joined) with
 /// its `vocabulary.txt` and openai-whisper's `mel_filters.npz` into a
 /// ggml file written to `out`; `quantize` writes 2-D matrices as Q8_0.
@@ -92,11 +105,11 @@ pub fn convert(
     let n_decoder_layers = model.layer_count("decoder")?;
     let hparams = [
         n_vocab,
-        model.get("encoder/position_encodings/encodings")?.dims[0],
+        first_dim(model.get("encoder/position_encodings/encodings")?)?,
         n_state,
         model.get("encoder/num_heads")?.integer()?,
         n_encoder_layers,
-        model.get("decoder/position_encodings/encodings")?.dims[0],
+        first_dim(model.get("decoder/position_encodings/encodings")?)?,
         n_state,
         model.get("decoder/num_heads")?.integer()?,
         n_decoder_layers,

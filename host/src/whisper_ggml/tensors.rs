@@ -41,7 +41,12 @@ pub(super) fn whisper_cpp_tensors(
         )?;
         // whisper.cpp adds conv biases to [time, channels] maps: [n, 1].
         let bias = out.last_mut().expect("just pushed");
-        bias.dims = vec![bias.dims[0], 1];
+        let Some(&n) = bias.dims.first() else {
+            return Err(invalid(format!(
+                "encoder/{conv}/bias is a scalar, not a vector"
+            )));
+        };
+        bias.dims = vec![n, 1];
     }
     for i in 0..n_encoder_layers {
         let (s, p) = (format!("encoder/layer_{i}"), format!("encoder.blocks.{i}"));
