@@ -110,6 +110,12 @@ pub fn parse(source: &str) -> Result<Value, SyntaxError> {
     Ok(value)
 }
 
+/// Identifiers are Rust's, as `ron` reads them: XID_Start (or `_`), then
+/// XID_Continue (letters, digits, `_`, combining marks).
+fn starts_ident(c: char) -> bool {
+    c == '_' || unicode_ident::is_xid_start(c)
+}
+
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
@@ -235,13 +241,26 @@ impl Parser<'_> {
             Some('[') => self.list()?,
             Some('{') => self.map()?,
             Some('"') => Kind::Str(self.string()?),
+            // Byte strings, `b"..."` and `br#"..."#`: text to this reader.
+            Some('b')
+                if self.src[self.pos + 1..].starts_with('"')
+                    || self.src[self.pos + 1..].starts_with("r\"")
+                    || self.src[self.pos + 1..].starts_with("r#") =>
+            {
+                self.bump();
+                if self.peek() == Some('"') {
+                    Kind::Str(self.string()?)
+                } else {
+                    Kind::Str(self.raw_string()?)
+                }
+            }
             // `r"..."` and `r#"..."#`, not a raw identifier (`r#type`).
             Some('r') if self.src[self.pos + 1..].trim_start_matches('#').starts_with('"') => {
                 Kind::Str(self.raw_string()?)
             }
             Some('\'') => self.char_literal()?,
             Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => self.number()?,
-            Some(c) if c.is_alphabetic() || c == '_' => {
+            Some(c) if starts_ident(c) => {
                 let ident = self.ident()?;
                 match ident.name.as_str() {
                     "true" => Kind::Bool(true),
@@ -278,8 +297,7 @@ impl Parser<'_> {
             self.pos += 2;
         }
         while let Some(c) = self.peek() {
-            if c.is_alphanumeric()
-                || c == '_'
+            if unicode_ident::is_xid_continue(c)
                 || (start != self.pos && self.src[start..].starts_with("r#") && "-.+".contains(c))
             {
                 self.bump();
@@ -312,7 +330,7 @@ impl Parser<'_> {
         }
         // A struct if the first element is `ident :` (but not `ident ::`).
         let save = self.pos;
-        let is_struct = if self.peek().is_some_and(|c| c.is_alphabetic() || c == '_') {
+        let is_struct = if self.peek().is_some_and(starts_ident) {
             self.ident()?;
             self.skip_trivia()?;
             let colon = self.peek() == Some(':') && self.peek_at(1) != Some(':');
@@ -329,7 +347,7 @@ impl Parser<'_> {
                     self.bump();
                     break;
                 }
-                if !self.peek().is_some_and(|c| c.is_alphabetic() || c == '_') {
+                if !self.peek().is_some_and(starts_ident) {
                     return Err(self.error_here("expected a field name or `)`", None));
                 }
                 let field = self.ident()?;
@@ -565,7 +583,10 @@ impl Parser<'_> {
                     };
                     i128::from_str_radix(digits, radix).is_ok()
                 })
-            });
+            })
+            // Type suffixes (`5u8`, `-NaNf64`) and whatever else `ron`, which
+            // plugins parse their configs with, takes for a number.
+            || ron::from_str::<ron::Value>(text).is_ok();
         if !valid {
             return Err(SyntaxError {
                 message: format!("invalid number `{text}`"),
@@ -633,6 +654,33 @@ mod tests {
         assert!(matches!(&fields[0].1.kind, Kind::Ident(i) if i == "type"));
         assert!(matches!(&fields[1].1.kind, Kind::Str(s) if s == "x"));
         assert!(matches!(&fields[2].1.kind, Kind::Str(s) if s == "y"));
+    }
+
+    #[test]
+    fn identifiers_follow_rust_unicode_rules() {
+        // Found by the `ron` fuzz target: a letter with combining marks.
+        let v = parse("(ݠ\u{320}\u{32f}: é_1, _x: 中文)").unwrap();
+        let Kind::Struct(_, fields) = v.kind else {
+            panic!("{v:?}")
+        };
+        assert_eq!(fields[0].0.name, "ݠ\u{320}\u{32f}");
+        assert!(matches!(&fields[0].1.kind, Kind::Ident(i) if i == "é_1"));
+        assert!(matches!(&fields[1].1.kind, Kind::Ident(i) if i == "中文"));
+    }
+
+    #[test]
+    fn numbers_are_what_ron_takes_for_numbers() {
+        // Found by the `ron` fuzz target: `-NaNf64` is a number to `ron`.
+        for n in [
+            "1", "-2.5e-3", "0x1F", "1_000", "5u8", "-NaNf64", "inf", "1e5f32",
+        ] {
+            assert!(parse(n).is_ok(), "{n}");
+        }
+        // Byte strings, also found by the fuzzer.
+        assert!(parse(r##"(a: b"x", b: br#"y"#)"##).is_ok());
+        for n in ["1.2.3", "0xZZ", "12abc"] {
+            assert!(parse(n).is_err(), "{n}");
+        }
     }
 
     #[test]
