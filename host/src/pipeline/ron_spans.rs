@@ -241,6 +241,11 @@ impl Parser<'_> {
             Some('[') => self.list()?,
             Some('{') => self.map()?,
             Some('"') => Kind::Str(self.string()?),
+            // A byte, `b'x'`: a char to this reader.
+            Some('b') if self.src[self.pos + 1..].starts_with('\'') => {
+                self.bump();
+                self.char_literal()?
+            }
             // Byte strings, `b"..."` and `br#"..."#`: text to this reader.
             Some('b')
                 if self.src[self.pos + 1..].starts_with('"')
@@ -677,7 +682,7 @@ mod tests {
             assert!(parse(n).is_ok(), "{n}");
         }
         // Byte strings, also found by the fuzzer.
-        assert!(parse(r##"(a: b"x", b: br#"y"#)"##).is_ok());
+        assert!(parse(r##"(a: b"x", b: br#"y"#, c: b'z')"##).is_ok());
         for n in ["1.2.3", "0xZZ", "12abc"] {
             assert!(parse(n).is_err(), "{n}");
         }
