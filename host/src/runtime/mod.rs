@@ -364,10 +364,30 @@ type Done = (usize, u32, Option<NodeReport>);
 
 fn spawn(index: usize, generation: u32, thread: NodeThread, done: &Sender<Done>) {
     let done = done.clone();
+    let (spec, tally, env) = (
+        thread.spec.clone(),
+        thread.tally.clone(),
+        thread.env.clone(),
+    );
     std::thread::Builder::new()
         .name(format!("node:{}", thread.spec.name))
         .spawn(move || {
-            let report = thread.run();
+            // Plugin panics are caught at the FFI boundary; this catches a
+            // bug in the host's own loop, so that the watchdog still gets
+            // a report instead of waiting for it forever.
+            let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| thread.run()))
+                .unwrap_or_else(|panic| {
+                    let why = panic
+                        .downcast_ref::<String>()
+                        .map(String::as_str)
+                        .or_else(|| panic.downcast_ref::<&str>().copied())
+                        .unwrap_or("a panic");
+                    tally.give_up(format!(
+                        "node `{}`: the host's node loop panicked: {why}",
+                        spec.name
+                    ));
+                    Some(report_from(&spec, &tally, &env))
+                });
             let _ = done.send((index, generation, report));
         })
         .expect("spawning a node thread");
