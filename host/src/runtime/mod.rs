@@ -245,10 +245,7 @@ pub fn run(
         let node = Watched {
             kit: Some(Kit {
                 inputs: inputs.clone(),
-                ports: ports
-                    .iter()
-                    .map(|links| links.iter().map(LinkSender::duplicate).collect())
-                    .collect(),
+                ports: duplicate_ports(&ports),
             }),
             generation: 0,
             activity: Arc::new(Activity::new(clock.clone())),
@@ -360,6 +357,14 @@ impl Watched {
     }
 }
 
+/// Other senders into the same links, port by port.
+fn duplicate_ports(ports: &[Vec<LinkSender>]) -> Vec<Vec<LinkSender>> {
+    ports
+        .iter()
+        .map(|links| links.iter().map(LinkSender::duplicate).collect())
+        .collect()
+}
+
 type Done = (usize, u32, Option<NodeReport>);
 
 fn spawn(index: usize, generation: u32, thread: NodeThread, done: &Sender<Done>) {
@@ -457,17 +462,12 @@ fn watch(
             node.generation += 1;
             node.activity = Arc::new(Activity::new(clock.clone()));
             let kit = node.kit.as_ref().expect("running nodes keep their kit");
-            let ports = kit
-                .ports
-                .iter()
-                .map(|links| links.iter().map(LinkSender::duplicate).collect())
-                .collect();
             let thread = node.thread(
                 spec,
                 plugins,
                 Instance::empty(),
                 kit.inputs.clone(),
-                ports,
+                duplicate_ports(&kit.ports),
                 options,
                 Some(line),
             );
