@@ -162,7 +162,8 @@ targets!(
     ctranslate2,
     npz,
     safetensors,
-    wordpiece
+    wordpiece,
+    isolate
 );
 
 #[test]

@@ -8,7 +8,8 @@ use std::{
 };
 
 use hark_tests::{
-    fixture_plugin_dir, hark, hark_bin, test_signal, text, workspace_root, write_wav,
+    column, fixture_plugin_dir, hark, hark_bin, run_fixture, stats_row, test_signal, text,
+    workspace_root, write_wav,
 };
 
 fn louder(dir: &Path, input: &Path, output: &Path, gain_db: &str) -> std::process::Output {
@@ -121,53 +122,6 @@ fn text_lines_from_file_to_file_with_stats() {
         .expect("stats row");
     let columns: Vec<_> = shout.split_whitespace().collect();
     assert_eq!(&columns[1..4], ["text/template", "3", "3"], "{stderr}");
-}
-
-/// Runs a pipeline file written to a temp dir, with the fixture plugin.
-fn run_fixture(pipeline: &str, extra: &[&str]) -> (std::process::Output, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("p.ron");
-    std::fs::write(&file, pipeline).unwrap();
-    let plugins = fixture_plugin_dir();
-    let mut args = vec![
-        "run",
-        file.to_str().unwrap(),
-        "--plugin-path",
-        plugins.to_str().unwrap(),
-        "--stats",
-    ];
-    args.extend_from_slice(extra);
-    let output = hark(dir.path(), &args);
-    let stderr = text(&output).1;
-    (output, stderr)
-}
-
-/// The stats row of `node`, split into columns.
-fn stats_row(stderr: &str, node: &str) -> Vec<String> {
-    stderr
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(node))
-        .unwrap_or_else(|| panic!("no stats row for {node}:\n{stderr}"))
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Columns: node kind in out p50 p50unit p99 p99unit queue drops restarts
-/// stalls.
-fn column(row: &[String], name: &str) -> u64 {
-    let index = match name {
-        "in" => 2,
-        "out" => 3,
-        "queue" => 8,
-        "drops" => 9,
-        "restarts" => 10,
-        "stalls" => 11,
-        _ => unreachable!(),
-    };
-    row[index]
-        .parse()
-        .unwrap_or_else(|_| panic!("{name} in {row:?}"))
 }
 
 const PANIC_PIPELINE: &str = r#"Pipeline(

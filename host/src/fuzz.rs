@@ -66,3 +66,41 @@ pub fn ctranslate2(bytes: &[u8]) -> Result<(), String> {
 pub fn mel_filters(npz: &[u8]) -> Result<usize, String> {
     crate::whisper_ggml::read_mel_filters(npz, 80).map_err(|e| e.to_string())
 }
+
+/// Reads `bytes` as the stream between the host and an isolated node's
+/// process: frame after frame, each decoded both ways (as a request and
+/// as an answer). Whatever decodes re-encodes to a frame that decodes to
+/// the same bytes again. Returns how many frames decoded.
+pub fn isolate_frames(bytes: &[u8]) -> usize {
+    use crate::runtime::isolate::wire::{read_frame, ToHost, ToNode};
+    let mut stream = bytes;
+    let mut body = Vec::new();
+    let mut decoded = 0;
+    while let Ok(Some(tag)) = read_frame(&mut stream, &mut body) {
+        if let Ok(request) = ToNode::read(tag, &body) {
+            decoded += 1;
+            let once = request.frame().into_bytes();
+            let again = ToNode::read(once[4], &once[5..]).expect("a frame we wrote reads back");
+            assert_eq!(
+                again.frame().into_bytes(),
+                once,
+                "request re-encodes the same"
+            );
+        }
+        if let Ok(answer) = ToHost::read(tag, &body) {
+            decoded += 1;
+            let frame = |a: &ToHost| match a {
+                ToHost::Emit(port, message) => ToHost::emit_frame(*port, message),
+                ToHost::Done(done) => ToHost::done_frame(done),
+            };
+            let once = frame(&answer).into_bytes();
+            let again = ToHost::read(once[4], &once[5..]).expect("a frame we wrote reads back");
+            assert_eq!(
+                frame(&again).into_bytes(),
+                once,
+                "answer re-encodes the same"
+            );
+        }
+    }
+    decoded
+}

@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("npz", npz),
     ("safetensors", safetensors),
     ("wordpiece", wordpiece),
+    ("isolate", isolate),
 ];
 
 /// The pipeline reader against `ron`, the parser plugins use: no panic,
@@ -296,4 +297,11 @@ pub fn wordpiece(data: &[u8]) {
     let pieces = tokenizer.encode_words(&words, max);
     assert!(pieces.ids.len() <= max.max(2));
     assert!(pieces.first_piece.iter().all(|&i| i < pieces.ids.len()));
+}
+
+/// The frames between the host and an isolated node's process: read
+/// defensively (a dying process may leave half a frame), and what reads
+/// re-encodes canonically.
+pub fn isolate(data: &[u8]) {
+    hark::fuzz::isolate_frames(data);
 }

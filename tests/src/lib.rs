@@ -96,6 +96,53 @@ pub fn hark(cwd: &Path, args: &[&str]) -> Output {
         .expect("running hark")
 }
 
+/// Runs a pipeline file written to a temp dir, with the fixture plugin.
+pub fn run_fixture(pipeline: &str, extra: &[&str]) -> (std::process::Output, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("p.ron");
+    std::fs::write(&file, pipeline).expect("pipeline written");
+    let plugins = fixture_plugin_dir();
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--plugin-path",
+        plugins.to_str().unwrap(),
+        "--stats",
+    ];
+    args.extend_from_slice(extra);
+    let output = hark(dir.path(), &args);
+    let stderr = text(&output).1;
+    (output, stderr)
+}
+
+/// The stats row of `node`, split into columns.
+pub fn stats_row(stderr: &str, node: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(node))
+        .unwrap_or_else(|| panic!("no stats row for {node}:\n{stderr}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Columns: node kind in out p50 p50unit p99 p99unit queue drops restarts
+/// stalls.
+pub fn column(row: &[String], name: &str) -> u64 {
+    let index = match name {
+        "in" => 2,
+        "out" => 3,
+        "queue" => 8,
+        "drops" => 9,
+        "restarts" => 10,
+        "stalls" => 11,
+        _ => unreachable!(),
+    };
+    row[index]
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} in {row:?}"))
+}
+
 /// A directory holding only the fixture plugin, for `--plugin-path`.
 pub fn fixture_plugin_dir() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

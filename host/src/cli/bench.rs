@@ -13,6 +13,10 @@
 //! - latency: one frame at a time after 1 ms of idleness (so every thread
 //!   has parked), time from send to arrival / (N + 1): this includes each
 //!   thread's wake-up.
+//!
+//! `--isolated` adds a third chain, the same nodes each in a process of
+//! its own (`isolate: true`): its hop also crosses two pipes (there and
+//! back) and copies the frame's samples both ways.
 
 use std::{
     thread,
@@ -27,7 +31,7 @@ use hark_plugin_api::{
 
 use crate::{
     loader::PluginSet,
-    pipeline::{LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy},
+    pipeline::{Isolation, LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy},
     runtime::{self, RunOptions},
 };
 
@@ -49,6 +53,10 @@ pub struct BenchArgs {
     /// Measurements per configuration; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
+    /// Also measure the chain with every node isolated (`isolate: true`),
+    /// against the same nodes in the host's process.
+    #[arg(long)]
+    pub isolated: bool,
     /// Another benchmark instead of the runtime's.
     #[command(subcommand)]
     pub command: Option<BenchCommand>,
@@ -156,7 +164,13 @@ pub fn plain_chain(nodes: usize, args: &BenchArgs) -> Figures {
 }
 
 /// The same chain as `flow/passthrough` plugin nodes in the runtime.
-pub fn hark_chain(nodes: usize, args: &BenchArgs, plugins: &PluginSet) -> Result<Figures, String> {
+/// With `isolated`, every node runs in a process of its own.
+pub fn hark_chain(
+    nodes: usize,
+    args: &BenchArgs,
+    plugins: &PluginSet,
+    isolated: bool,
+) -> Result<Figures, String> {
     let plugin = plugins
         .get("flow")
         .ok_or("the `flow` plugin is not loaded (build it: cargo build -p hark-plugin-flow)")?;
@@ -173,6 +187,7 @@ pub fn hark_chain(nodes: usize, args: &BenchArgs, plugins: &PluginSet) -> Result
                 config: "()".into(),
                 restart: RestartPolicy::Never,
                 stall_timeout: None,
+                isolation: isolated.then(Isolation::default),
             })
             .collect(),
         links: (1..nodes)
@@ -218,7 +233,7 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
         "frame: 320 f32 (20 ms at 16 kHz); capacity {}; {} frames per throughput run; {} latency samples; median of {}",
         args.capacity, args.frames, args.latency_frames, args.repeat
     );
-    println!(
+    print!(
         "{:>5} {:>4} | {:>12} {:>12} {:>6} | {:>20} {:>20}",
         "nodes",
         "hops",
@@ -228,25 +243,41 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
         "plain lat p50/p99 µs",
         "hark lat p50/p99 µs"
     );
+    if args.isolated {
+        print!(
+            " | {:>12} {:>9} {:>20}",
+            "isol. ns/hop", "vs hark", "isol. lat p50/p99 µs"
+        );
+    }
+    println!();
     for &nodes in &args.nodes {
         if nodes == 0 {
             continue;
         }
         let mut plain = Vec::new();
         let mut hark = Vec::new();
+        let mut isolated = Vec::new();
         for _ in 0..args.repeat.max(1) {
-            // Interleave so that machine noise hits both alike.
+            // Interleave so that machine noise hits all alike.
             plain.push(plain_chain(nodes, args));
-            match hark_chain(nodes, args, plugins) {
-                Ok(f) => hark.push(f),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return 1;
+            let runs = if args.isolated {
+                &[false, true][..]
+            } else {
+                &[false]
+            };
+            for &isolate in runs {
+                match hark_chain(nodes, args, plugins, isolate) {
+                    Ok(f) if isolate => isolated.push(f),
+                    Ok(f) => hark.push(f),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return 1;
+                    }
                 }
             }
         }
         let (p, h) = (median(plain), median(hark));
-        println!(
+        print!(
             "{:>5} {:>4} | {:>12.0} {:>12.0} {:>6.2} | {:>9.1} / {:>8.1} {:>9.1} / {:>8.1}",
             nodes,
             nodes + 1,
@@ -258,6 +289,17 @@ pub fn main(args: &BenchArgs, plugins: &PluginSet) -> i32 {
             h.latency_p50_us,
             h.latency_p99_us
         );
+        if !isolated.is_empty() {
+            let i = median(isolated);
+            print!(
+                " | {:>12.0} {:>8.1}x {:>9.1} / {:>8.1}",
+                i.ns_per_hop,
+                i.ns_per_hop / h.ns_per_hop,
+                i.latency_p50_us,
+                i.latency_p99_us
+            );
+        }
+        println!();
     }
     0
 }

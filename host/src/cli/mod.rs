@@ -89,6 +89,10 @@ pub enum GraphFormat {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// The process of an isolated node (`isolate: true`), started by the
+    /// host itself; not for people.
+    #[command(name = "isolated-node", hide = true)]
+    IsolatedNode,
     /// List plugins, their node kinds, ports and config fields (like gst-inspect).
     Plugins {
         /// Show only this plugin, in full.
@@ -190,6 +194,7 @@ pub fn main() -> i32 {
     }
     let search = SearchPath::new(&cli.plugin_path);
     match cli.command {
+        Command::IsolatedNode => crate::runtime::serve_isolated_node(),
         Command::Plugins {
             name,
             verbose,

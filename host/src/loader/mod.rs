@@ -185,6 +185,13 @@ impl Plugin {
         self.kinds.iter().find(|k| k.name == name)
     }
 
+    /// Loads the plugin library at `path` (ABI-checked as on the search
+    /// path): what an isolated node's process does with the library its
+    /// host loaded.
+    pub fn load_file(path: &Path) -> Result<Plugin, Rejection> {
+        load_plugin(path)
+    }
+
     /// A plugin whose root module lives in this process, for unit tests
     /// of the runtime that need real nodes without building a library.
     #[cfg(test)]

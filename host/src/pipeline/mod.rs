@@ -29,8 +29,8 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, Sources};
 pub use model::{
-    AudioTarget, LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy, DEFAULT_CAPACITY,
-    DEFAULT_STALL_TIMEOUT,
+    AudioTarget, Isolation, LinkSpec, NodeSpec, Pipeline, QueuePolicy, RestartPolicy,
+    DEFAULT_CAPACITY, DEFAULT_STALL_TIMEOUT, ISOLATED_BY_DEFAULT,
 };
 pub use validate::check;
 

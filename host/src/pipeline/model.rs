@@ -42,7 +42,27 @@ pub struct NodeSpec {
     /// counts as stalled; `None`: never (creating the node, which loads
     /// models, is never timed).
     pub stall_timeout: Option<Duration>,
+    /// Whether the node runs in a child process of its own (`isolate`),
+    /// and with what limits; `None`: in the host's process.
+    pub isolation: Option<Isolation>,
 }
+
+/// How an isolated node's process is set up (`isolate: true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Isolation {
+    /// Most writable memory the process may map, in bytes
+    /// (`memory_limit_mb`; `RLIMIT_DATA`); `None`: no limit of its own.
+    pub memory_limit: Option<u64>,
+}
+
+/// Plugins whose nodes run isolated unless the node says `isolate:
+/// false`: they run code Hark did not build (a user's C library, a Python
+/// script and whatever it imports), where a crash is likeliest.
+pub const ISOLATED_BY_DEFAULT: &[&str] = &["c", "python"];
+
+/// The smallest `memory_limit_mb`: below it the process cannot start
+/// (the host binary, its plugin and a thread's stack already need that).
+pub const MIN_MEMORY_LIMIT_MB: u64 = 64;
 
 /// Default stall deadline of a node's calls (`stall_timeout_ms`): far
 /// beyond any first-party call on a slow machine (a long utterance through

@@ -52,6 +52,10 @@ pub struct RawNode {
     pub restart: RestartPolicy,
     /// `stall_timeout_ms: ..` (`None`: the default; `Some(0)`: never).
     pub stall_timeout_ms: Option<u64>,
+    /// `isolate: ..` (`None`: the plugin's default).
+    pub isolate: Option<Spanned<bool>>,
+    /// `memory_limit_mb: ..`.
+    pub memory_limit_mb: Option<Spanned<u64>>,
 }
 
 /// One end of a link: `node.port`.
@@ -260,6 +264,7 @@ impl Reader {
         let fields = struct_fields(self, value, &format!("node `{}`", name.value), None)?;
         let (mut plugin, mut kind, mut config, mut restart, mut stall_timeout_ms) =
             (None, None, None, RestartPolicy::Never, None);
+        let (mut isolate, mut memory_limit_mb) = (None, None);
         let mut ok = true;
         let mut had_unknown = false;
         for (field, v) in fields {
@@ -288,12 +293,48 @@ impl Reader {
                     Some(ms) => stall_timeout_ms = Some(ms),
                     None => ok = false,
                 },
+                "isolate" => match v.kind {
+                    Kind::Bool(b) => {
+                        isolate = Some(Spanned {
+                            value: b,
+                            span: v.span.clone(),
+                        })
+                    }
+                    _ => {
+                        ok = false;
+                        self.errors.push(
+                            Diagnostic::at(
+                                v.span.clone(),
+                                "`isolate` must be `true` or `false`",
+                                "expected a boolean",
+                            )
+                            .hint("`isolate: true` runs the node in a process of its own"),
+                        );
+                    }
+                },
+                "memory_limit_mb" => match self.integer(v, "`memory_limit_mb`") {
+                    Some(mb) => {
+                        memory_limit_mb = Some(Spanned {
+                            value: mb,
+                            span: v.span.clone(),
+                        })
+                    }
+                    None => ok = false,
+                },
                 _ => {
                     ok = false;
                     had_unknown = true;
                     self.unknown_field(
                         field,
-                        &["plugin", "kind", "config", "restart", "stall_timeout_ms"],
+                        &[
+                            "plugin",
+                            "kind",
+                            "config",
+                            "restart",
+                            "stall_timeout_ms",
+                            "isolate",
+                            "memory_limit_mb",
+                        ],
                         &format!("node `{}`", name.value),
                     );
                 }
@@ -323,6 +364,8 @@ impl Reader {
                 config,
                 restart,
                 stall_timeout_ms,
+                isolate,
+                memory_limit_mb,
             }),
             _ => None,
         }

@@ -16,7 +16,7 @@ use std::{
 use hark_plugin_api::{
     abi_stable::{
         prefix_type::PrefixTypeTrait,
-        std_types::{RErr, ROk, RResult, RStr, RString},
+        std_types::{RResult, RStr, RString},
     },
     Directory, EmitError, EmitErrorKind, Emitter, EmitterVTable, EmitterVTableRef, HostContext,
     HostVTable, HostVTableRef, LogLevel, Message,
@@ -161,36 +161,45 @@ unsafe extern "C" fn emit(env: *mut c_void, port: u32, message: Message) -> RRes
     // SAFETY: the emitter was made by `OutputPorts::emitter` for the call
     // in progress, during which the runtime does not touch the ports.
     let outputs = unsafe { &mut *(env as *mut OutputPorts) };
-    if outputs.activity.is_abandoned() {
-        // Another thread runs this node now (or the run is over).
-        return RErr(EmitError {
-            kind: EmitErrorKind::Stopping,
-            message: RString::from("this node was stopped after it stalled"),
-        });
-    }
-    if outputs.is_source && outputs.stopping.load(Ordering::Relaxed) {
-        return RErr(EmitError {
-            kind: EmitErrorKind::Stopping,
-            message: RString::from("the pipeline is stopping"),
-        });
-    }
-    let Some(links) = outputs.ports.get(port as usize) else {
-        return RErr(EmitError {
-            kind: EmitErrorKind::InvalidPort,
-            message: RString::from(format!(
-                "output port {port} does not exist (this node has {})",
-                outputs.ports.len()
-            )),
-        });
-    };
-    Tally::bump(&outputs.tally.emitted);
-    outputs.activity.emitting();
-    if let Some((last, rest)) = links.split_last() {
-        for link in rest {
-            link.send(message.clone()); // cheap: bulk data is shared
+    outputs.send(port, message).into()
+}
+
+impl OutputPorts {
+    /// Sends `message` on every link of output port `port`: what a
+    /// node's `emit` does, in its process or (for an isolated node) in
+    /// the host on its behalf.
+    pub fn send(&mut self, port: u32, message: Message) -> Result<(), EmitError> {
+        if self.activity.is_abandoned() {
+            // Another thread runs this node now (or the run is over).
+            return Err(EmitError {
+                kind: EmitErrorKind::Stopping,
+                message: RString::from("this node was stopped after it stalled"),
+            });
         }
-        last.send(message);
+        if self.is_source && self.stopping.load(Ordering::Relaxed) {
+            return Err(EmitError {
+                kind: EmitErrorKind::Stopping,
+                message: RString::from("the pipeline is stopping"),
+            });
+        }
+        let Some(links) = self.ports.get(port as usize) else {
+            return Err(EmitError {
+                kind: EmitErrorKind::InvalidPort,
+                message: RString::from(format!(
+                    "output port {port} does not exist (this node has {})",
+                    self.ports.len()
+                )),
+            });
+        };
+        Tally::bump(&self.tally.emitted);
+        self.activity.emitting();
+        if let Some((last, rest)) = links.split_last() {
+            for link in rest {
+                link.send(message.clone()); // cheap: bulk data is shared
+            }
+            last.send(message);
+        }
+        self.activity.emitted();
+        Ok(())
     }
-    outputs.activity.emitted();
-    ROk(())
 }

@@ -13,6 +13,8 @@
 
 mod convert;
 mod host_context;
+mod instance;
+pub(crate) mod isolate;
 mod link;
 mod node_thread;
 mod report;
@@ -35,13 +37,20 @@ pub use host_context::NodeEnv;
 pub use link::{link, LinkSender, LinkStats};
 pub use report::format_stats;
 
+/// `hark isolated-node`: the process of one isolated node (see
+/// `runtime/isolate/`); its exit status.
+pub fn serve_isolated_node() -> i32 {
+    isolate::child::main()
+}
+
 use crate::{
     loader::PluginSet,
     metrics::{Metrics, NodeMetrics},
     pipeline::{NodeSpec, Pipeline},
 };
 use host_context::OutputPorts;
-use node_thread::{report_from, Instance, NodeThread};
+use instance::Instance;
+use node_thread::{report_from, NodeThread};
 use watch::{Activity, Clock, Tally};
 
 /// How to run.

@@ -23,11 +23,12 @@ use std::{
 };
 
 use crossbeam_channel::{Receiver, RecvError, Select, TryRecvError};
-use hark_plugin_api::{Message, NodeBox, PluginError, PluginErrorKind, SourceStatus};
+use hark_plugin_api::{Message, PluginError, PluginErrorKind, SourceStatus};
 use hdrhistogram::Histogram;
 
 use super::{
     host_context::{NodeEnv, OutputPorts},
+    instance::Instance,
     watch::{Activity, Call, Tally},
     NodeReport,
 };
@@ -36,77 +37,6 @@ use crate::{
     metrics::NodeMetrics,
     pipeline::{NodeSpec, RestartPolicy},
 };
-
-/// A plugin node owned by the host; shut down exactly once.
-pub struct Instance {
-    node: Option<NodeBox>,
-}
-
-impl Instance {
-    /// Creates a node of `spec` through `plugin`.
-    pub fn create(
-        plugin: &Plugin,
-        spec: &NodeSpec,
-        env: &Arc<NodeEnv>,
-    ) -> Result<Instance, PluginError> {
-        let node = plugin.create_node(&spec.kind.name, &spec.config, env.context())?;
-        Ok(Instance { node: Some(node) })
-    }
-
-    /// An instance with no node yet: a thread replacing a stalled one
-    /// creates it (restart policy) before any call.
-    pub fn empty() -> Instance {
-        Instance { node: None }
-    }
-
-    fn node(&self) -> &NodeBox {
-        self.node.as_ref().expect("used after shutdown")
-    }
-
-    fn on_message(
-        &mut self,
-        port: u32,
-        message: Message,
-        out: &mut OutputPorts,
-    ) -> Result<(), PluginError> {
-        let node = self.node();
-        let mut emitter = out.emitter();
-        // SAFETY: `state` came from this vtable's plugin and is used by this
-        // thread only; the emitter lives for the call.
-        unsafe { (node.vtable.on_message())(node.state, port, message, &mut emitter) }.into_result()
-    }
-
-    fn produce(&mut self, out: &mut OutputPorts) -> Result<SourceStatus, PluginError> {
-        let node = self.node();
-        let mut emitter = out.emitter();
-        // SAFETY: as in `on_message`.
-        unsafe { (node.vtable.produce())(node.state, &mut emitter) }.into_result()
-    }
-
-    fn flush(&mut self, out: &mut OutputPorts) -> Result<(), PluginError> {
-        let node = self.node();
-        let mut emitter = out.emitter();
-        // SAFETY: as in `on_message`.
-        unsafe { (node.vtable.flush())(node.state, &mut emitter) }.into_result()
-    }
-
-    /// Shuts the node down (idempotent).
-    pub fn shutdown(&mut self) -> Result<(), PluginError> {
-        match self.node.take() {
-            // SAFETY: `state` is not used again after this call.
-            Some(node) => unsafe { (node.vtable.shutdown())(node.state) }.into_result(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Err(e) = self.shutdown() {
-            tracing::warn!("node shutdown failed: {}", e.message);
-        }
-    }
-}
 
 /// Everything a node thread needs.
 pub struct NodeThread {
@@ -151,6 +81,7 @@ impl NodeThread {
         let mut histogram = self
             .timing
             .then(|| Histogram::new_with_bounds(1, 600_000_000_000, 2).expect("valid bounds"));
+        self.activity.set_killer(self.instance.killer());
         if let Some(line) = self.replaces.take() {
             self.failed(line);
         }
@@ -410,6 +341,7 @@ impl NodeThread {
             match Instance::create(&self.plugin, &self.spec, &self.env) {
                 Ok(instance) => {
                     self.instance = instance;
+                    self.activity.set_killer(self.instance.killer());
                     return true;
                 }
                 Err(e) => {

@@ -23,6 +23,8 @@ use std::{
 
 use parking_lot::Mutex;
 
+use super::isolate::Killer;
+
 /// A plugin call the watchdog times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
@@ -105,6 +107,7 @@ pub struct Activity {
     /// What the call was when `emit` began, to restore the call after it.
     call_before_emit: AtomicU64,
     abandoned: AtomicBool,
+    killer: Mutex<Option<Killer>>,
 }
 
 impl Activity {
@@ -115,6 +118,7 @@ impl Activity {
             state: AtomicU64::new(IDLE),
             call_before_emit: AtomicU64::new(0),
             abandoned: AtomicBool::new(false),
+            killer: Mutex::new(None),
         }
     }
 
@@ -161,9 +165,26 @@ impl Activity {
         ))
     }
 
-    /// The runtime gave up on this thread (a stall, or the drain deadline).
+    /// The runtime gave up on this thread (a stall, or the drain
+    /// deadline). An isolated node's process is killed, so the call
+    /// returns at once; in the host's process nothing can stop a call.
     pub fn abandon(&self) {
         self.abandoned.store(true, Ordering::Release);
+        if let Some(killer) = self.killer.lock().take() {
+            killer.kill();
+        }
+    }
+
+    /// What stops the thread's node if it is abandoned (its process, when
+    /// isolated); replaced when the node is re-created.
+    pub fn set_killer(&self, killer: Option<Killer>) {
+        *self.killer.lock() = killer;
+        // Abandoned meanwhile: the new process must not live on either.
+        if self.is_abandoned() {
+            if let Some(killer) = self.killer.lock().take() {
+                killer.kill();
+            }
+        }
     }
 
     /// Whether the runtime gave up on this thread.

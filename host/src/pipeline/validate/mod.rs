@@ -5,7 +5,8 @@
 //! diagnostics to one list, so one run reports every problem:
 //!
 //! 1. [`names`]: duplicate node names;
-//! 2. [`kinds`]: each node's plugin and kind;
+//! 2. [`kinds`]: each node's plugin and kind; [`isolation`]: where it
+//!    runs (its own process or the host's);
 //! 3. [`configs::with_overrides`]: each node's config text, `--set`
 //!    applied (unknown nodes and fields reported);
 //! 4. [`links`]: ports and message types of every link, then inputs that
@@ -26,6 +27,7 @@
 
 mod configs;
 mod cycles;
+mod isolation;
 mod kinds;
 mod links;
 mod names;
@@ -89,6 +91,7 @@ pub(crate) fn check_with(
 
     let first_of_name = names::duplicates(&raw, &mut errors);
     let kinds = kinds::resolve(&raw, plugins, &mut errors);
+    let isolation = isolation::resolve(&raw, &mut errors);
     let configs = configs::with_overrides(&raw, &source.text, &kinds, &overrides, &mut errors);
     let links = links::resolve(&raw, &kinds, &mut errors);
     links::required_inputs(&raw, &kinds, &first_of_name, &mut errors);
@@ -106,7 +109,8 @@ pub(crate) fn check_with(
             .iter()
             .zip(configs)
             .zip(&kinds)
-            .map(|((n, config), kind)| NodeSpec {
+            .zip(isolation)
+            .map(|(((n, config), kind), isolation)| NodeSpec {
                 name: n.name.value.clone(),
                 plugin: n.plugin.value.clone(),
                 kind: (*kind).expect("no errors, so every kind resolved").clone(),
@@ -117,6 +121,7 @@ pub(crate) fn check_with(
                     Some(0) => None,
                     Some(ms) => Some(Duration::from_millis(ms)),
                 },
+                isolation,
             })
             .collect(),
         links,

@@ -170,6 +170,7 @@ fn run(
         config: config.into(),
         restart,
         stall_timeout: None,
+        isolation: None,
     };
     let env = NodeEnv::new("n");
     let instance = Instance::create(&plugin, &spec, &env).expect("created");
