@@ -76,6 +76,7 @@ pub mod raw;
 mod settings;
 mod suggest;
 pub mod testing;
+mod thread;
 
 pub use context::Context;
 pub use error::Error;
@@ -87,6 +88,7 @@ pub use messages::{
 pub use node::{Node, Outputs, Produce};
 pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
 pub use suggest::did_you_mean;
+pub use thread::{spawn, Spawned};
 
 /// The raw ABI contract, for what the safe layer does not cover.
 pub use hark_plugin_api as api;

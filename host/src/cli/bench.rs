@@ -67,6 +67,9 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// A load test of `hark serve`: N clients on loopback, batching on and off.
     Serve(super::bench_serve::ServeBenchArgs),
+    /// A long run of real speech through a voice pipeline: memory, file
+    /// descriptors, threads and reply latency, every minute.
+    Soak(super::bench_soak::SoakArgs),
 }
 
 /// One chain's figures.

@@ -9,6 +9,7 @@
 
 mod bench;
 mod bench_serve;
+mod bench_soak;
 mod check;
 mod devices;
 mod doctor;
@@ -214,6 +215,10 @@ pub fn main() -> i32 {
         Command::Bench(args) => match &args.command {
             Some(bench::BenchCommand::Serve(serve)) => match inference_core_ready() {
                 Ok(()) => bench_serve::main(serve, &search, color),
+                Err(code) => code,
+            },
+            Some(bench::BenchCommand::Soak(soak)) => match inference_core_ready() {
+                Ok(()) => bench_soak::main(soak, &search, color),
                 Err(code) => code,
             },
             None => bench::main(&args, &load_plugins(&search)),

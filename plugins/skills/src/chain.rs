@@ -43,6 +43,12 @@ impl Reply {
 
 /// One skill: the intents it answers, and announcements of its own.
 pub trait Skill: Send + 'static {
+    /// `Err` when the skill cannot go on (a thread of its own panicked):
+    /// the node fails, and its restart policy applies.
+    fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Answers `intent`, or `None` to pass it on.
     fn answer(&mut self, intent: &IntentMessage) -> Option<Reply>;
 
@@ -88,6 +94,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 impl<S: Skill> Node for SkillNode<S> {
     fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
+        self.skill.check()?;
         if let Payload::Intent(intent) = &message.payload {
             if let Some(reply) = self.skill.answer(intent) {
                 return out.emit(0, answer(message.meta, intent, &reply));

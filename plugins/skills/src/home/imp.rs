@@ -58,6 +58,8 @@ pub struct HomeSkill {
     /// The node's context as the MQTT thread may use it: `None` once the
     /// node is gone.
     pub(super) log: Arc<Mutex<Option<Context>>>,
+    /// The MQTT thread: a panic there fails the node (restart policy).
+    pub(super) thread: hark_sdk::Spawned,
 }
 
 impl Drop for HomeSkill {
@@ -173,6 +175,10 @@ impl HomeSkill {
 }
 
 impl Skill for HomeSkill {
+    fn check(&self) -> Result<(), Error> {
+        self.thread.check()
+    }
+
     fn answer(&mut self, intent: &IntentMessage) -> Option<Reply> {
         let name = intent.name.as_str();
         if !name.starts_with("home.") {

@@ -220,40 +220,38 @@ impl NodeKind for Home {
             log.clone(),
             settings.devices.clone(),
         );
-        std::thread::Builder::new()
-            .name("hark-mqtt".into())
-            .spawn(move || {
-                let mut warned = false;
-                for event in connection.iter() {
-                    let guard = thread_log.lock();
-                    let Some(ctx) = guard.as_ref() else {
-                        return; // the node is gone
-                    };
-                    match event {
-                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                            thread_connected.store(true, Ordering::SeqCst);
-                            ctx.info(&format!("connected to the MQTT broker at {broker}"));
-                            warned = false;
+        let thread = hark_sdk::spawn("hark-mqtt", move || {
+            let mut warned = false;
+            for event in connection.iter() {
+                let guard = thread_log.lock();
+                let Some(ctx) = guard.as_ref() else {
+                    return; // the node is gone
+                };
+                match event {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        thread_connected.store(true, Ordering::SeqCst);
+                        ctx.info(&format!("connected to the MQTT broker at {broker}"));
+                        warned = false;
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        remember_state(&thread_states, &devices, &prefix, &p.topic, &p.payload);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        thread_connected.store(false, Ordering::SeqCst);
+                        if !warned {
+                            ctx.warn(&format!(
+                                "MQTT broker at {broker}: {e}; retrying every second"
+                            ));
+                            warned = true;
                         }
-                        Ok(Event::Incoming(Packet::Publish(p))) => {
-                            remember_state(&thread_states, &devices, &prefix, &p.topic, &p.payload);
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            thread_connected.store(false, Ordering::SeqCst);
-                            if !warned {
-                                ctx.warn(&format!(
-                                    "MQTT broker at {broker}: {e}; retrying every second"
-                                ));
-                                warned = true;
-                            }
-                            drop(guard);
-                            std::thread::sleep(Duration::from_secs(1));
-                        }
+                        drop(guard);
+                        std::thread::sleep(Duration::from_secs(1));
                     }
                 }
-            })
-            .map_err(|e| Error::failed(format!("cannot start the MQTT thread: {e}")))?;
+            }
+        })
+        .map_err(|e| Error::failed(format!("cannot start the MQTT thread: {e}")))?;
         Ok(SkillNode::new(HomeSkill {
             settings,
             client,
@@ -261,6 +259,7 @@ impl NodeKind for Home {
             started: Instant::now(),
             states,
             log,
+            thread,
         }))
     }
 }
