@@ -4,7 +4,8 @@
 
 use std::{
     os::unix::process::{CommandExt, ExitStatusExt},
-    process::{Command, Stdio},
+    path::Path,
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
@@ -84,15 +85,7 @@ fn the_same_crash_in_the_hosts_process_ends_the_host() {
     ] {
         let file = dir.path().join(format!("{fault}.ron"));
         std::fs::write(&file, fault_pipeline(fault, "isolate: false")).unwrap();
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(r#"ulimit -d 1048576 && exec "$@""#)
-            .arg("sh")
-            .arg(hark_bin())
-            .args(["run", file.to_str().unwrap(), "--plugin-path"])
-            .arg(fixture_plugin_dir())
-            .output()
-            .unwrap();
+        let output = run_with_data_limit(&file, 1 << 20);
         assert_eq!(
             output.status.signal(),
             Some(signal),
@@ -101,6 +94,22 @@ fn the_same_crash_in_the_hosts_process_ends_the_host() {
             text(&output).1
         );
     }
+}
+
+/// `hark run FILE` with the fixture plugin, its whole process limited to
+/// `kib` of writable memory (`ulimit -d`).
+fn run_with_data_limit(file: &Path, kib: u64) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(r#"ulimit -d {kib} && exec "$@""#))
+        .arg("sh")
+        .arg(hark_bin())
+        .arg("run")
+        .arg(file)
+        .arg("--plugin-path")
+        .arg(fixture_plugin_dir())
+        .output()
+        .expect("running hark under ulimit")
 }
 
 /// Signal numbers on Linux (the tests crate does not link libc).
@@ -146,15 +155,7 @@ fn a_leak_is_bounded_by_the_isolated_nodes_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("leak.ron");
     std::fs::write(&file, pipeline("isolate: false")).unwrap();
-    let output = Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -d 524288 && exec "$@""#)
-        .arg("sh")
-        .arg(hark_bin())
-        .args(["run", file.to_str().unwrap(), "--plugin-path"])
-        .arg(fixture_plugin_dir())
-        .output()
-        .unwrap();
+    let output = run_with_data_limit(&file, 512 << 10);
     assert_eq!(
         output.status.signal(),
         Some(libc_signal::ABRT),
