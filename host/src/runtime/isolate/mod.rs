@@ -217,8 +217,13 @@ impl Isolated {
         if self.dead {
             return Err(failed("the node's process has already ended", ""));
         }
-        if request.frame().send(&mut self.to_node).is_err() {
-            return Err(self.died());
+        match request.frame().send(&mut self.to_node) {
+            Ok(()) => {}
+            // Too large to pass: refused before a byte was written.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                return Err(failed(e.to_string(), "run this node with `isolate: false`"))
+            }
+            Err(_) => return Err(self.died()),
         }
         // The first emit the host refused: the node's answer then reports
         // it (as an emit error would in the host's process).
