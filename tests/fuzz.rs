@@ -163,7 +163,9 @@ targets!(
     npz,
     safetensors,
     wordpiece,
-    isolate
+    isolate,
+    ocr,
+    c_bridge
 );
 
 #[test]

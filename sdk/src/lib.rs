@@ -88,7 +88,7 @@ pub use messages::{
 pub use node::{Node, Outputs, Produce};
 pub use settings::{locate_field, parse_settings, ConfigIssue, NoSettings, Settings};
 pub use suggest::did_you_mean;
-pub use thread::{spawn, Spawned};
+pub use thread::{spawn, PanicGuard, Spawned};
 
 /// The raw ABI contract, for what the safe layer does not cover.
 pub use hark_plugin_api as api;

@@ -33,6 +33,8 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("safetensors", safetensors),
     ("wordpiece", wordpiece),
     ("isolate", isolate),
+    ("ocr", ocr),
+    ("c_bridge", c_bridge),
 ];
 
 /// The pipeline reader against `ron`, the parser plugins use: no panic,
@@ -304,4 +306,20 @@ pub fn wordpiece(data: &[u8]) {
 /// re-encodes canonically.
 pub fn isolate(data: &[u8]) {
     hark::fuzz::isolate_frames(data);
+}
+
+/// OCR post-processing on model outputs made of arbitrary bytes: boxes
+/// from the detector's map stay inside the image, crops and recogniser
+/// inputs have their shapes, CTC decoding and reading order keep every
+/// box.
+pub fn ocr(data: &[u8]) {
+    hark_plugin_vision::ocr::fuzz::post_processing(data);
+}
+
+/// The C bridge: messages C code hands to `hark_emit` (any payload tag,
+/// length, rate, channel count) are converted or refused, never
+/// misread, and convert back to the view a C node gets; settings become
+/// the text C code reads.
+pub fn c_bridge(data: &[u8]) {
+    hark_plugin_c::fuzz::message_conversion(data);
 }

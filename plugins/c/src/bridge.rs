@@ -70,7 +70,7 @@ impl Settings for CSettings {
 
 /// A setting as the text the C code reads: strings as they are, numbers
 /// and booleans written out, anything else as RON.
-fn setting_text(value: &ron::Value) -> Result<CString, String> {
+pub(crate) fn setting_text(value: &ron::Value) -> Result<CString, String> {
     let text = match value {
         ron::Value::String(s) => s.clone(),
         ron::Value::Bool(b) => b.to_string(),
@@ -225,33 +225,14 @@ impl CNode {
 
 impl Node for CNode {
     fn on_message(&mut self, _port: u32, message: Message, out: &mut Outputs) -> Result<(), Error> {
-        // Kept alive across the call: the C view points into them.
-        let text_with_nul;
-        let view = match &message.payload {
-            Payload::Text(t) => {
-                text_with_nul = [t.text.as_bytes(), b"\0"].concat();
-                HarkMessage {
-                    payload: ffi::PAYLOAD_TEXT,
-                    text: text_with_nul.as_ptr() as *const c_char,
-                    text_len: t.text.len(),
-                    samples: std::ptr::null(),
-                    sample_count: 0,
-                    sample_rate: 0,
-                    channels: 0,
-                }
-            }
-            Payload::Audio(a) => HarkMessage {
-                payload: ffi::PAYLOAD_AUDIO,
-                text: std::ptr::null(),
-                text_len: 0,
-                samples: a.samples.as_ptr(),
-                sample_count: a.samples.len(),
-                sample_rate: a.sample_rate,
-                channels: a.channels,
-            },
+        // Kept alive across the call: the C view points into it.
+        let mut text_with_nul = Vec::new();
+        let Some(view) = c_view(&message.payload, &mut text_with_nul) else {
             // C code sees text and audio; the rest flows past it.
-            _ if self.kind.role == ffi::ROLE_TRANSFORM => return out.emit(0, message),
-            _ => return Ok(()),
+            if self.kind.role == ffi::ROLE_TRANSFORM {
+                return out.emit(0, message);
+            }
+            return Ok(());
         };
         let on_message = self.kind.on_message.expect("checked at create");
         self.call(out, message.meta, "on_message", |state, host| {
@@ -306,6 +287,36 @@ impl Node for CNode {
     }
 }
 
+/// What C code sees of `payload`: text (NUL-terminated, with its length)
+/// or audio; `None` for every other payload. The view points into
+/// `payload` and into `text_with_nul`, which must both outlive its use.
+pub(crate) fn c_view(payload: &Payload, text_with_nul: &mut Vec<u8>) -> Option<HarkMessage> {
+    match payload {
+        Payload::Text(t) => {
+            *text_with_nul = [t.text.as_bytes(), b"\0"].concat();
+            Some(HarkMessage {
+                payload: ffi::PAYLOAD_TEXT,
+                text: text_with_nul.as_ptr() as *const c_char,
+                text_len: t.text.len(),
+                samples: std::ptr::null(),
+                sample_count: 0,
+                sample_rate: 0,
+                channels: 0,
+            })
+        }
+        Payload::Audio(a) => Some(HarkMessage {
+            payload: ffi::PAYLOAD_AUDIO,
+            text: std::ptr::null(),
+            text_len: 0,
+            samples: a.samples.as_ptr(),
+            sample_count: a.samples.len(),
+            sample_rate: a.sample_rate,
+            channels: a.channels,
+        }),
+        _ => None,
+    }
+}
+
 /// # Safety
 /// `host` is the `base` of a live `NodeHost` (the C code got it from us).
 unsafe fn node_host<'a>(host: *mut HarkHost) -> &'a mut NodeHost {
@@ -346,7 +357,7 @@ unsafe extern "C" fn host_emit(host: *mut HarkHost, message: *const HarkMessage)
 
 /// # Safety
 /// The pointers of `m` are valid for the lengths it gives.
-unsafe fn to_message(m: &HarkMessage, meta: MessageMeta) -> Result<Message, Error> {
+pub(crate) unsafe fn to_message(m: &HarkMessage, meta: MessageMeta) -> Result<Message, Error> {
     match m.payload {
         ffi::PAYLOAD_TEXT => {
             let bytes = if m.text_len == 0 {

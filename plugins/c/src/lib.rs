@@ -19,6 +19,8 @@
 
 mod bridge;
 mod ffi;
+#[doc(hidden)]
+pub mod fuzz;
 mod library;
 
 pub mod sink;

@@ -102,6 +102,11 @@ fn main() {
         println!("  rapidocr: skipped (set HARK_OCR_PEER to a Python with rapidocr-onnxruntime==1.4.4, or run ./x bench-ocr)");
         return;
     };
+    // cargo runs benchmarks in the package's directory: a relative path
+    // is taken from the workspace's root, where people type it.
+    let python = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(python);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/rapidocr_peer.py");
     let out = Command::new(&python)
         .arg(&script)

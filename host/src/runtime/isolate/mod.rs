@@ -50,6 +50,11 @@ pub const SUBCOMMAND: &str = "isolated-node";
 /// How long a shut-down child gets to finish before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
+/// A frame buffer grown past this (a large image, say) is given back
+/// after use, so one large message does not hold its memory for the
+/// node's life.
+const KEPT_BUFFER: usize = 16 << 20;
+
 /// A node in a child process, seen from the host.
 pub struct Isolated {
     process: Arc<Mutex<Child>>,
@@ -106,6 +111,7 @@ impl Isolated {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         let limit = isolation.memory_limit;
+        let host_pid = std::process::id();
         // SAFETY: the closure runs in the child between fork and exec and
         // only makes async-signal-safe system calls.
         unsafe {
@@ -114,6 +120,11 @@ impl Isolated {
                 // started it; node processes are started by the threads
                 // that own them, or by `run`'s, which outlives the run).
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                // The host may have died before the line above: then the
+                // signal never comes, and the child must not live on.
+                if libc::getppid() as u32 != host_pid {
+                    libc::_exit(1);
+                }
                 // The host decides when its nodes stop.
                 libc::signal(libc::SIGINT, libc::SIG_IGN);
                 libc::signal(libc::SIGTERM, libc::SIG_IGN);
@@ -233,7 +244,11 @@ impl Isolated {
                 Ok(Some(tag)) => tag,
                 Ok(None) | Err(_) => return Err(self.died()),
             };
-            match ToHost::read(tag, &self.body) {
+            let read = ToHost::read(tag, &self.body);
+            if self.body.capacity() > KEPT_BUFFER {
+                self.body = Vec::new();
+            }
+            match read {
                 Ok(ToHost::Emit(port, message)) => {
                     let Some(out) = out.as_deref_mut() else {
                         continue; // nothing is emitted while starting or stopping

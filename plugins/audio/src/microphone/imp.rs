@@ -3,7 +3,7 @@
 use crate::device::{choose_config, find, push_as_f32, Direction};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use hark_sdk::{audio_message, prelude::*};
+use hark_sdk::{audio_message, prelude::*, PanicGuard};
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -26,6 +26,9 @@ pub struct MicrophoneNode {
     /// Dropping it stops the device thread (at the end, or with the node).
     pub(super) stop: Option<Sender<()>>,
     pub(super) overruns: Arc<AtomicU64>,
+    /// cpal calls the data callback on its own thread: a panic there is
+    /// caught, and reported as the node's failure by the next `produce`.
+    pub(super) callback: PanicGuard,
     pub(super) sample_rate: u32,
     pub(super) channels: u16,
     pub(super) samples_per_frame: usize,
@@ -44,6 +47,8 @@ impl MicrophoneNode {
         let overruns = Arc::new(AtomicU64::new(0));
         let settings_thread = settings.clone();
         let overruns_thread = overruns.clone();
+        let callback = PanicGuard::new("the microphone's data callback");
+        let callback_thread = callback.clone();
         std::thread::Builder::new()
             .name("hark-microphone".into())
             .spawn(move || {
@@ -62,11 +67,13 @@ impl MicrophoneNode {
                             &config,
                             format,
                             move |data: &cpal::Data, _: &cpal::InputCallbackInfo| {
-                                let mut chunk = Vec::with_capacity(data.len());
-                                push_as_f32(data, &mut chunk);
-                                if data_tx.try_send(Captured::Samples(chunk)).is_err() {
-                                    overruns_thread.fetch_add(1, Ordering::Relaxed);
-                                }
+                                callback_thread.run(|| {
+                                    let mut chunk = Vec::with_capacity(data.len());
+                                    push_as_f32(data, &mut chunk);
+                                    if data_tx.try_send(Captured::Samples(chunk)).is_err() {
+                                        overruns_thread.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                });
                             },
                             move |e| {
                                 let _ = error_tx.try_send(Captured::Failed(e.to_string()));
@@ -115,6 +122,7 @@ impl MicrophoneNode {
             samples: samples_rx,
             stop: Some(stop_tx),
             overruns,
+            callback,
             sample_rate,
             channels,
             samples_per_frame: frames as usize * channels as usize,
@@ -148,6 +156,7 @@ impl MicrophoneNode {
 
 impl Node for MicrophoneNode {
     fn produce(&mut self, out: &mut Outputs) -> Result<Produce, Error> {
+        self.callback.check()?;
         match self.samples.recv_timeout(Duration::from_millis(100)) {
             Ok(Captured::Samples(chunk)) => self.pending.extend(chunk),
             Ok(Captured::Failed(e)) => {

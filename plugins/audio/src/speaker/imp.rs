@@ -3,7 +3,7 @@
 use crate::device::{choose_config, fill_from_f32, find, Direction, OPEN_TIMEOUT};
 use cpal::traits::{DeviceTrait, StreamTrait};
 use crossbeam_channel::{RecvTimeoutError, Sender};
-use hark_sdk::prelude::*;
+use hark_sdk::{prelude::*, PanicGuard};
 use parking_lot::Mutex;
 use std::{
     collections::VecDeque,
@@ -18,6 +18,10 @@ pub(super) struct Open {
     pub(super) sample_rate: u32,
     pub(super) channels: u16,
     pub(super) buffer: Arc<Mutex<VecDeque<f32>>>,
+    /// cpal calls the data callback on its own thread: a panic there is
+    /// caught (the device plays silence from then on) and reported as the
+    /// node's failure by the next call.
+    pub(super) callback: PanicGuard,
     /// Dropping it closes the device.
     pub(super) _stop: Sender<()>,
 }
@@ -36,6 +40,8 @@ impl SpeakerNode {
         let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
         let device_name = self.settings.device.clone();
         let shared = buffer.clone();
+        let callback = PanicGuard::new("the speaker's data callback");
+        let callback_thread = callback.clone();
         std::thread::Builder::new()
             .name("hark-speaker".into())
             .spawn(move || {
@@ -48,10 +54,15 @@ impl SpeakerNode {
                             &config,
                             format,
                             move |data: &mut cpal::Data, _: &cpal::OutputCallbackInfo| {
-                                let mut buffer = shared.lock();
-                                let n = data.len().min(buffer.len());
-                                let mut samples = buffer.drain(..n);
-                                fill_from_f32(data, &mut samples);
+                                let played = callback_thread.run(|| {
+                                    let mut buffer = shared.lock();
+                                    let n = data.len().min(buffer.len());
+                                    let mut samples = buffer.drain(..n);
+                                    fill_from_f32(data, &mut samples);
+                                });
+                                if played.is_none() {
+                                    fill_from_f32(data, &mut std::iter::empty());
+                                }
                             },
                             |e| eprintln!("speaker: {e}"),
                             None,
@@ -96,6 +107,7 @@ impl SpeakerNode {
             sample_rate,
             channels,
             buffer,
+            callback,
             _stop: stop_tx,
         })
     }
@@ -118,6 +130,12 @@ impl Node for SpeakerNode {
         message: Message,
         _out: &mut Outputs,
     ) -> Result<(), Error> {
+        if let Some(open) = &self.open {
+            if let Err(e) = open.callback.check() {
+                self.open = None; // a fresh stream after the restart
+                return Err(e);
+            }
+        }
         match &message.payload {
             Payload::Audio(frame) => {
                 let reopen = self.open.as_ref().is_none_or(|o| {
@@ -136,7 +154,7 @@ impl Node for SpeakerNode {
                 let mut last = (open.buffer.lock().len(), Instant::now());
                 let stalled = loop {
                     let buffered = open.buffer.lock().len();
-                    if buffered <= limit {
+                    if buffered <= limit || open.callback.has_panicked() {
                         break false;
                     }
                     if buffered < last.0 {
@@ -158,6 +176,10 @@ impl Node for SpeakerNode {
                     ));
                 }
                 let open = self.open.as_ref().expect("opened above");
+                if let Err(e) = open.callback.check() {
+                    self.open = None;
+                    return Err(e);
+                }
                 open.buffer.lock().extend(frame.samples.iter().copied());
                 self.ctx
                     .counter_add("samples_played", frame.samples.len() as u64);

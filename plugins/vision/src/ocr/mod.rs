@@ -13,6 +13,8 @@
 
 mod detect;
 mod engine;
+#[doc(hidden)]
+pub mod fuzz;
 mod geometry;
 mod imp;
 mod layout;
