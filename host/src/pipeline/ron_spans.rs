@@ -116,6 +116,15 @@ fn starts_ident(c: char) -> bool {
     c == '_' || unicode_ident::is_xid_start(c)
 }
 
+/// What a quoted literal holds, which decides what a `\x` escape may be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Text {
+    /// A string or char: UTF-8.
+    Utf8,
+    /// A byte string or byte (`b"..."`, `b'x'`): any byte.
+    Bytes,
+}
+
 struct Parser<'a> {
     src: &'a str,
     pos: usize,
@@ -240,11 +249,11 @@ impl Parser<'_> {
             Some('(') => self.parenthesised(None)?,
             Some('[') => self.list()?,
             Some('{') => self.map()?,
-            Some('"') => Kind::Str(self.string()?),
+            Some('"') => Kind::Str(self.string(Text::Utf8)?),
             // A byte, `b'x'`: a char to this reader.
             Some('b') if self.src[self.pos + 1..].starts_with('\'') => {
                 self.bump();
-                self.char_literal()?
+                self.char_literal(Text::Bytes)?
             }
             // Byte strings, `b"..."` and `br#"..."#`: text to this reader.
             Some('b')
@@ -254,7 +263,7 @@ impl Parser<'_> {
             {
                 self.bump();
                 if self.peek() == Some('"') {
-                    Kind::Str(self.string()?)
+                    Kind::Str(self.string(Text::Bytes)?)
                 } else {
                     Kind::Str(self.raw_string()?)
                 }
@@ -263,7 +272,7 @@ impl Parser<'_> {
             Some('r') if self.src[self.pos + 1..].trim_start_matches('#').starts_with('"') => {
                 Kind::Str(self.raw_string()?)
             }
-            Some('\'') => self.char_literal()?,
+            Some('\'') => self.char_literal(Text::Utf8)?,
             Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => self.number()?,
             Some(c) if starts_ident(c) => {
                 let ident = self.ident()?;
@@ -442,7 +451,7 @@ impl Parser<'_> {
         Ok(Kind::Map(entries))
     }
 
-    fn string(&mut self) -> Result<String, SyntaxError> {
+    fn string(&mut self, text: Text) -> Result<String, SyntaxError> {
         let start = self.pos;
         self.bump(); // opening quote
         let mut out = String::new();
@@ -458,30 +467,76 @@ impl Parser<'_> {
                 Some('"') => return Ok(out),
                 Some('\\') => {
                     let escape_start = self.pos - 1;
-                    let c = match self.bump() {
-                        Some('n') => '\n',
-                        Some('t') => '\t',
-                        Some('r') => '\r',
-                        Some('0') => '\0',
-                        Some('\\') => '\\',
-                        Some('"') => '"',
-                        Some('\'') => '\'',
-                        Some('u') => self.unicode_escape(escape_start)?,
-                        _ => {
+                    match self.escape(escape_start, text)? {
+                        Some(c) => out.push(c),
+                        None => {
                             return Err(SyntaxError {
                                 message: "unknown escape in string".into(),
                                 span: escape_start..self.pos,
                                 hint: Some(
-                                    "known escapes: \\n \\t \\r \\0 \\\\ \\\" \\u{..}".into(),
+                                    "known escapes: \\n \\t \\r \\0 \\\\ \\\" \\x41 \\u{..}".into(),
                                 ),
                             })
                         }
-                    };
-                    out.push(c);
+                    }
                 }
                 Some(c) => out.push(c),
             }
         }
+    }
+
+    /// The character an escape after a backslash at `escape_start` stands
+    /// for, as `ron` reads it; `None` for an unknown escape.
+    fn escape(&mut self, escape_start: usize, text: Text) -> Result<Option<char>, SyntaxError> {
+        Ok(Some(match self.bump() {
+            Some('n') => '\n',
+            Some('t') => '\t',
+            Some('r') => '\r',
+            Some('0') => '\0',
+            Some('\\') => '\\',
+            Some('"') => '"',
+            Some('\'') => '\'',
+            Some('u') => self.unicode_escape(escape_start)?,
+            Some('x') => self.byte_escape(escape_start, text)?,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// `\xHH` (the `\x` read): an ASCII character; in text, up to four
+    /// such escapes that spell one UTF-8 character; in bytes, any byte
+    /// (U+FFFD beyond ASCII: this reader's values are text).
+    fn byte_escape(&mut self, escape_start: usize, text: Text) -> Result<char, SyntaxError> {
+        let bad = |end| SyntaxError {
+            message: "invalid byte escape".into(),
+            span: escape_start..end,
+            hint: Some("write a byte as \\x41; a character beyond ASCII as \\u{e9}".into()),
+        };
+        let mut bytes = [0u8; 4];
+        for i in 0..bytes.len() {
+            if i > 0 {
+                if !self.src[self.pos..].starts_with("\\x") {
+                    return Err(bad(self.pos));
+                }
+                self.pos += 2;
+            }
+            let hex = self
+                .src
+                .get(self.pos..self.pos + 2)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .ok_or_else(|| bad(self.pos))?;
+            bytes[i] = u8::from_str_radix(hex, 16).expect("two hex digits");
+            self.pos += 2;
+            if bytes[0].is_ascii() {
+                return Ok(char::from(bytes[0]));
+            }
+            if text == Text::Bytes {
+                return Ok(char::REPLACEMENT_CHARACTER);
+            }
+            if let Ok(s) = std::str::from_utf8(&bytes[..=i]) {
+                return Ok(s.chars().next().expect("one character"));
+            }
+        }
+        Err(bad(self.pos))
     }
 
     fn unicode_escape(&mut self, escape_start: usize) -> Result<char, SyntaxError> {
@@ -537,16 +592,18 @@ impl Parser<'_> {
         }
     }
 
-    fn char_literal(&mut self) -> Result<Kind, SyntaxError> {
+    fn char_literal(&mut self, text: Text) -> Result<Kind, SyntaxError> {
         let start = self.pos;
         self.bump();
         let c = match self.bump() {
-            Some('\\') => match self.bump() {
-                Some('n') => '\n',
-                Some('t') => '\t',
-                Some(c) => c,
-                None => '\0',
-            },
+            Some('\\') => {
+                let escape_start = self.pos - 1;
+                match self.escape(escape_start, text)? {
+                    Some(c) => c,
+                    // Unknown escapes read as the character escaped.
+                    None => self.src[..self.pos].chars().next_back().unwrap_or('\0'),
+                }
+            }
             Some(c) => c,
             None => '\0',
         };
@@ -683,6 +740,18 @@ mod tests {
         }
         // Byte strings, also found by the fuzzer.
         assert!(parse(r##"(a: b"x", b: br#"y"#, c: b'z')"##).is_ok());
+        // Byte escapes, as `ron` reads them (found by the ron fuzz target).
+        let text = |src: &str| match parse(src).map(|v| v.kind) {
+            Ok(Kind::Str(s)) => s,
+            other => panic!("{src}: {other:?}"),
+        };
+        assert_eq!(text(r#""\x41\xc3\xa9""#), "Aé");
+        assert_eq!(text(r#"b"\xff""#), "\u{fffd}");
+        assert!(parse(r#""\xff""#).is_err(), "not UTF-8 in a string");
+        assert!(matches!(
+            parse(r"'\x41'").map(|v| v.kind),
+            Ok(Kind::Char('A'))
+        ));
         for n in ["1.2.3", "0xZZ", "12abc"] {
             assert!(parse(n).is_err(), "{n}");
         }
