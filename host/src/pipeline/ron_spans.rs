@@ -623,9 +623,15 @@ impl Parser<'_> {
             self.bump();
         }
         while let Some(c) = self.peek() {
+            // A sign right after the exponent's `e` (underscores may sit
+            // between them: `4e_-4` is a number to `ron`).
             let exponent_sign = (c == '-' || c == '+')
-                && matches!(self.src[..self.pos].chars().last(), Some('e') | Some('E'))
-                && !self.src[start..self.pos].starts_with("0x");
+                && self.src[start..self.pos]
+                    .trim_end_matches('_')
+                    .ends_with(['e', 'E'])
+                && !self.src[start..self.pos]
+                    .trim_start_matches(['-', '+'])
+                    .starts_with("0x");
             if c.is_ascii_alphanumeric() || c == '.' || c == '_' || exponent_sign {
                 self.bump();
             } else {
@@ -734,7 +740,7 @@ mod tests {
     fn numbers_are_what_ron_takes_for_numbers() {
         // Found by the `ron` fuzz target: `-NaNf64` is a number to `ron`.
         for n in [
-            "1", "-2.5e-3", "0x1F", "1_000", "5u8", "-NaNf64", "inf", "1e5f32",
+            "1", "-2.5e-3", "0x1F", "1_000", "5u8", "-NaNf64", "inf", "1e5f32", "4e_-4",
         ] {
             assert!(parse(n).is_ok(), "{n}");
         }
