@@ -276,10 +276,13 @@ impl Parser<'_> {
             Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => self.number()?,
             Some(c) if starts_ident(c) => {
                 let ident = self.ident()?;
+                // A raw identifier is never a keyword: `r#inf(1)` is a
+                // tuple named `inf` to `ron`.
+                let raw = self.src[ident.span.clone()].starts_with("r#");
                 match ident.name.as_str() {
-                    "true" => Kind::Bool(true),
-                    "false" => Kind::Bool(false),
-                    "inf" | "NaN" => Kind::Number(ident.name),
+                    "true" if !raw => Kind::Bool(true),
+                    "false" if !raw => Kind::Bool(false),
+                    "inf" | "NaN" if !raw => Kind::Number(ident.name),
                     _ => {
                         let after = self.pos;
                         self.skip_trivia()?;
@@ -722,6 +725,11 @@ mod tests {
         assert!(matches!(&fields[0].1.kind, Kind::Ident(i) if i == "type"));
         assert!(matches!(&fields[1].1.kind, Kind::Str(s) if s == "x"));
         assert!(matches!(&fields[2].1.kind, Kind::Str(s) if s == "y"));
+        // Nor a keyword (found by the fuzz target too).
+        assert!(matches!(
+            parse("r#inf(1, e)").map(|v| v.kind),
+            Ok(Kind::Tuple(Some(name), _)) if name.name == "inf"
+        ));
     }
 
     #[test]
