@@ -1,7 +1,9 @@
 //! The voice path in the real host: models converted by `hark models
 //! fetch`, real speech (JFK, espeak-ng) through VAD and whisper, speech
 //! synthesis re-transcribed, the cpal device path through an ALSA file
-//! PCM, and the errors a user meets.
+//! PCM, and the errors a user meets. Piper too: `pipelines/speak.ron
+//! --set tts.kind=piper` writes speech that whisper transcribes back, and
+//! a missing or broken ONNX Runtime is a clear error, not a crash.
 
 use std::{path::Path, process::Command};
 
@@ -338,4 +340,112 @@ fn missing_model_corrupt_wav_and_no_device_give_clear_errors() {
         stdout.contains("No usable microphone or speaker"),
         "{stdout}"
     );
+}
+
+#[test]
+fn piper_speech_is_transcribed_back_to_its_text() {
+    ensure_built();
+    hark_tests::install_models(&["onnxruntime", "piper-joe", "silero-vad", "whisper-tiny.en"]);
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("reply.wav");
+    let said = "The kitchen lights are now on. Your coffee will be ready in two minutes.";
+    let (ok, _, stderr) = run(
+        &[
+            "pipelines/speak.ron",
+            "--stats",
+            "--set",
+            "tts.kind=piper",
+            "--set",
+            &format!("output.path={:?}", wav.display().to_string()),
+        ],
+        &format!("{said}\n"),
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let plain = strip_colours(&stderr);
+    assert!(
+        plain.contains("model loaded") && plain.contains("engine=\"onnxruntime\""),
+        "auto ran the voice on onnxruntime: {plain}"
+    );
+    assert!(
+        !plain.contains("Session Options"),
+        "onnxruntime's own info lines are kept out of the log: {plain}"
+    );
+    assert!(
+        stderr.contains("sentences = 2"),
+        "sentence by sentence: {stderr}"
+    );
+    let (ok, stdout, stderr) = run(
+        &[
+            "pipelines/transcribe.ron",
+            "--set",
+            &format!("input.path={:?}", wav.display().to_string()),
+        ],
+        "",
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let wer = word_error_rate(said, &stdout);
+    assert!(wer <= 0.15, "WER {wer:.3}: {stdout}");
+}
+
+#[test]
+fn without_onnxruntime_piper_says_how_to_install_it() {
+    ensure_built();
+    hark_tests::install_models(&["piper-joe"]);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("libonnxruntime.so.1.31.1");
+    let (ok, _, stderr) = run(
+        &["pipelines/speak.ron", "--set", "tts.kind=piper"],
+        "Hello.\n",
+        &[("HARK_ONNXRUNTIME", &missing)],
+    );
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("hark models fetch onnxruntime"),
+        "says how to install it: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // A file that is not the library: refused when loading, said so.
+    std::fs::write(&missing, b"\x7fELF but not really").unwrap();
+    let (ok, _, stderr) = run(
+        &["pipelines/speak.ron", "--set", "tts.kind=piper"],
+        "Hello.\n",
+        &[("HARK_ONNXRUNTIME", &missing)],
+    );
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("loading onnxruntime"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    // espeak needs no engine: the same pipeline speaks without it.
+    let wav = dir.path().join("espeak.wav");
+    let (ok, _, stderr) = run(
+        &[
+            "pipelines/speak.ron",
+            "--set",
+            &format!("output.path={:?}", wav.display().to_string()),
+        ],
+        "Hello.\n",
+        &[("HARK_ONNXRUNTIME", &missing)],
+    );
+    assert!(ok, "{stderr}");
+}
+
+/// `text` without terminal colour sequences (the log colours its fields).
+fn strip_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

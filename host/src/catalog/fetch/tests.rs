@@ -95,6 +95,7 @@ fn serve(replies: Vec<Reply>) -> Server {
                 path: "model.bin",
             }),
         }])),
+        preferred_engine: None,
     };
     Server {
         base,

@@ -46,6 +46,66 @@ pub fn gather(plugins: &PluginSet) -> Report {
                 .collect(),
         },
         models: models(&crate::dirs::directory(hark_plugin_api::Directory::Models)),
+        engines: engines(&crate::dirs::directory(hark_plugin_api::Directory::Models)),
+    }
+}
+
+fn engines(dir: &Path) -> Engines {
+    use crate::inference::models::{onnxruntime, Engine, EngineChoice};
+    let runtime = onnxruntime::runtime();
+    let onnxruntime = OnnxRuntimeReport {
+        library: onnxruntime::library_path().display().to_string(),
+        available: runtime.is_ok(),
+        error: runtime.as_ref().err().cloned(),
+        threads: runtime.as_ref().ok().map(|r| r.threads),
+    };
+    let (choice, parsed) = match EngineChoice::from_env() {
+        Ok(c) => (
+            match c {
+                EngineChoice::Auto => "auto".to_string(),
+                EngineChoice::Only(e) => e.name().to_string(),
+            },
+            Some(c),
+        ),
+        Err(e) => (e.to_string(), None),
+    };
+    let models = catalog::CATALOG
+        .iter()
+        .flat_map(|entry| entry.files.iter().map(move |f| (entry, f)))
+        .filter(|(entry, f)| f.name.ends_with(".onnx") && entry.dir(dir).join(f.name).is_file())
+        .filter_map(|(entry, f)| {
+            let order = parsed?.order(&entry.dir(dir).join(f.name));
+            let usable = |e: &Engine| *e == Engine::Tract || onnxruntime.available;
+            let engine = order.iter().copied().find(usable).unwrap_or(order[0]);
+            let why = match (parsed?, entry.preferred_engine) {
+                (EngineChoice::Only(_), _) => "HARK_ENGINE".to_string(),
+                (EngineChoice::Auto, Some(p)) if p == engine => {
+                    "auto: the catalog's pick (measured faster, or the only one that runs it)"
+                        .to_string()
+                }
+                (EngineChoice::Auto, Some(p)) => {
+                    format!(
+                        "auto: the catalog prefers {}, which is not available",
+                        p.name()
+                    )
+                }
+                (EngineChoice::Auto, None) => {
+                    "auto: tract first (no measured preference)".to_string()
+                }
+            };
+            Some(ModelEngine {
+                model: entry.name,
+                file: f.name,
+                engine: engine.name(),
+                why,
+            })
+        })
+        .collect();
+    Engines {
+        choice,
+        tract: "tract-onnx 0.23",
+        onnxruntime,
+        models,
     }
 }
 
@@ -116,8 +176,8 @@ fn kernels() -> KernelsReport {
             ops.push(OpReport {
                 op: "onnx models",
                 implementation:
-                    "tract-onnx 0.23 (its own kernels, picked by tract-linalg at run time)".into(),
-                why: "model service: one shared instance per (file, options)".into(),
+                    "tract-onnx 0.23 (its own kernels, picked by tract-linalg at run time), or ONNX Runtime when installed (see Engines)".into(),
+                why: "model service: one shared instance per (file, options, engine)".into(),
             });
             KernelsReport {
                 selected: Some(name),

@@ -25,6 +25,51 @@ pub struct Report {
     pub plugins: Plugins,
     /// Installed models.
     pub models: Models,
+    /// The model service's engines.
+    pub engines: Engines,
+}
+
+/// The model service's engines and which runs each catalog model.
+#[derive(Debug, Serialize)]
+pub struct Engines {
+    /// `HARK_ENGINE` as read (`auto`, `tract`, `onnxruntime`), or the
+    /// error it gives.
+    pub choice: String,
+    /// tract's version (built in, always present).
+    pub tract: &'static str,
+    /// ONNX Runtime.
+    pub onnxruntime: OnnxRuntimeReport,
+    /// Per installed ONNX model file of the catalog: the engine that
+    /// loads it under this choice and why.
+    pub models: Vec<ModelEngine>,
+}
+
+/// ONNX Runtime's state.
+#[derive(Debug, Serialize)]
+pub struct OnnxRuntimeReport {
+    /// Where Hark looks for the library (`HARK_ONNXRUNTIME`, else the
+    /// models directory).
+    pub library: String,
+    /// Whether it loaded (`hark doctor` loads it when present).
+    pub available: bool,
+    /// Why not, and what to do.
+    pub error: Option<String>,
+    /// Threads of its pool (`HARK_MODEL_THREADS`).
+    pub threads: Option<usize>,
+}
+
+/// Which engine runs one model file.
+#[derive(Debug, Serialize)]
+pub struct ModelEngine {
+    /// The catalog entry.
+    pub model: &'static str,
+    /// The ONNX file.
+    pub file: &'static str,
+    /// `tract` or `onnxruntime`: the first engine of the choice's order
+    /// that is available (the other is the fallback when it cannot run it).
+    pub engine: &'static str,
+    /// Why that engine.
+    pub why: String,
 }
 
 /// The processor.

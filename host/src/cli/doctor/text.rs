@@ -101,6 +101,19 @@ pub fn print(r: &Report) {
         };
         println!("  {:<12} {state}", m.name);
     }
+    let e = &r.engines;
+    println!("\nEngines (HARK_ENGINE={}): {} built in", e.choice, e.tract);
+    match (&e.onnxruntime.error, e.onnxruntime.threads) {
+        (None, Some(threads)) => println!(
+            "  onnxruntime  loaded from {} ({threads} threads)",
+            e.onnxruntime.library
+        ),
+        (Some(error), _) => println!("  onnxruntime  unavailable: {error}"),
+        (None, None) => println!("  onnxruntime  unavailable"),
+    }
+    for m in &e.models {
+        println!("  {}/{}: {} ({})", m.model, m.file, m.engine, m.why);
+    }
 }
 
 fn list(items: &[String]) -> String {

@@ -25,19 +25,9 @@ pub(super) fn with_overrides(
             None => ConfigText::empty(n.name.span.start),
         })
         .collect();
-    for o in overrides {
+    for o in overrides.iter().filter(|o| o.field != KIND) {
         let Some(i) = raw.nodes.iter().position(|n| n.name.value == o.node) else {
-            let mut d = Diagnostic::general(format!(
-                "`--set` names node `{}`, which is not in the pipeline",
-                o.node
-            ));
-            d.primary = Some((o.node_location(), "unknown node".into()));
-            errors.push(
-                match did_you_mean(&o.node, raw.nodes.iter().map(|n| n.name.value.as_str())) {
-                    Some(best) => d.hint(format!("did you mean `{best}`?")),
-                    None => d.hint(format!("nodes: {}", node_list(raw))),
-                },
-            );
+            errors.push(unknown_node(o, raw));
             continue;
         };
         // An unknown kind is reported already; its fields are unknown.
@@ -49,6 +39,38 @@ pub(super) fn with_overrides(
         configs[i].apply(o, &value_as_ron(&o.value, field.kind));
     }
     configs
+}
+
+/// The `--set` field that replaces a node's kind instead of a config
+/// field: `--set tts.kind=piper`.
+const KIND: &str = "kind";
+
+/// Pass 1b: `--set NODE.kind=KIND` overrides, applied to the nodes
+/// before their kinds are resolved. The node keeps its config, which must
+/// suit the new kind (write such nodes with `config: ()`).
+pub(super) fn apply_kind_overrides(
+    raw: &mut RawPipeline,
+    overrides: &[Override],
+    errors: &mut Vec<Diagnostic>,
+) {
+    for o in overrides.iter().filter(|o| o.field == KIND) {
+        match raw.nodes.iter_mut().find(|n| n.name.value == o.node) {
+            Some(node) => node.kind.value = o.value.clone(),
+            None => errors.push(unknown_node(o, raw)),
+        }
+    }
+}
+
+fn unknown_node(o: &Override, raw: &RawPipeline) -> Diagnostic {
+    let mut d = Diagnostic::general(format!(
+        "`--set` names node `{}`, which is not in the pipeline",
+        o.node
+    ));
+    d.primary = Some((o.node_location(), "unknown node".into()));
+    match did_you_mean(&o.node, raw.nodes.iter().map(|n| n.name.value.as_str())) {
+        Some(best) => d.hint(format!("did you mean `{best}`?")),
+        None => d.hint(format!("nodes: {}", node_list(raw))),
+    }
 }
 
 fn unknown_field(o: &Override, kind: &KindInfo) -> Diagnostic {
@@ -173,6 +195,28 @@ mod tests {
             "node `up` (upper) has no config field `sufix`"
         );
         assert_eq!(errors[1].hints, ["did you mean `suffix`?"]);
+    }
+
+    #[test]
+    fn kind_overrides_replace_the_kind_and_keep_the_config() {
+        let text = r#"(nodes: {"s": (plugin: "t", kind: "upper", config: ())})"#;
+        let mut raw = read(text);
+        let set = vec!["s.kind=sink".to_string(), "x.kind=sink".to_string()];
+        let overrides = parse_overrides(&set).unwrap();
+        let mut errors = Vec::new();
+        apply_kind_overrides(&mut raw, &overrides, &mut errors);
+        assert_eq!(raw.nodes[0].kind.value, "sink");
+        assert_eq!(errors.len(), 1, "unknown node x");
+        assert_eq!(
+            errors[0].primary.as_ref().unwrap().0.source,
+            SourceId::SetArg(1)
+        );
+        let plugins = FakePlugins::standard();
+        let kinds = super::super::kinds::resolve(&raw, &plugins, &mut errors);
+        assert_eq!(kinds[0].map(|k| k.name.as_str()), Some("sink"));
+        let configs = with_overrides(&raw, text, &kinds, &overrides, &mut errors);
+        assert_eq!(configs[0].text, "()");
+        assert_eq!(errors.len(), 1, "`kind` is not taken for a config field");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`check`] runs passes in the order the data needs them; each adds its
 //! diagnostics to one list, so one run reports every problem:
 //!
-//! 1. [`names`]: duplicate node names;
+//! 1. [`names`]: duplicate node names; `--set NODE.kind=KIND` applied
+//!    ([`configs::apply_kind_overrides`]);
 //! 2. [`kinds`]: each node's plugin and kind; [`isolation`]: where it
 //!    runs (its own process or the host's);
 //! 3. [`configs::with_overrides`]: each node's config text, `--set`
@@ -85,9 +86,11 @@ pub(crate) fn check_with(
     source: &PipelineSource,
     plugins: &dyn Plugins,
 ) -> Result<Pipeline, Vec<Diagnostic>> {
-    let raw = raw::read(&source.text)?;
+    let mut raw = raw::read(&source.text)?;
     let overrides = parse_overrides(&source.set_args)?;
     let mut errors = Vec::new();
+
+    configs::apply_kind_overrides(&mut raw, &overrides, &mut errors);
 
     let first_of_name = names::duplicates(&raw, &mut errors);
     let kinds = kinds::resolve(&raw, plugins, &mut errors);

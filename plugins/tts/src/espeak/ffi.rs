@@ -48,7 +48,15 @@ unsafe extern "C" {
         unique_identifier: *mut c_uint,
         user_data: *mut c_void,
     ) -> c_int;
+    fn espeak_TextToPhonemes(
+        textptr: *mut *const c_void,
+        textmode: c_int,
+        phonememode: c_int,
+    ) -> *const c_char;
 }
+
+/// `espeak_TextToPhonemes`' phoneme mode: IPA, as UTF-8.
+const ESPEAK_PHONEMES_IPA: c_int = 0x02;
 
 /// Milliseconds of audio per callback.
 const CHUNK_MS: c_int = 100;
@@ -140,6 +148,51 @@ impl Synth {
             unsafe { espeak_SetParameter(parameter, value as c_int, 0) };
         }
         Ok(())
+    }
+
+    /// The IPA phonemes of `text` in the current voice's language, clause
+    /// by clause (espeak-ng stops at a sentence end, comma, colon or
+    /// semicolon), each with the punctuation that ended it in the text.
+    pub fn phonemes(&mut self, text: &str) -> Vec<(String, Option<char>)> {
+        let text = CString::new(text.replace('\0', " ")).expect("NUL bytes removed");
+        let start = text.as_ptr();
+        let bytes = text.as_bytes();
+        let mut next: *const c_void = start.cast();
+        let mut clauses = Vec::new();
+        while !next.is_null() {
+            let from = next as usize - start as usize;
+            // SAFETY: `next` points into `text` (NUL-terminated, alive
+            // for the loop); espeak-ng advances it or sets it to NULL, and
+            // returns a NUL-terminated string it owns until its next call.
+            let phonemes = unsafe {
+                let p = espeak_TextToPhonemes(
+                    &mut next,
+                    ESPEAK_CHARS_UTF8 as c_int,
+                    ESPEAK_PHONEMES_IPA,
+                );
+                if p.is_null() {
+                    break;
+                }
+                std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+            };
+            let to = if next.is_null() {
+                bytes.len()
+            } else {
+                (next as usize - start as usize).min(bytes.len())
+            };
+            // espeak-ng does not say which punctuation ended the clause:
+            // the last one in the text it consumed did.
+            let consumed = String::from_utf8_lossy(&bytes[from.min(to)..to]);
+            let punctuation = consumed
+                .trim_end()
+                .chars()
+                .last()
+                .filter(|c| matches!(c, '.' | ',' | '?' | '!' | ';' | ':'));
+            if !phonemes.trim().is_empty() || punctuation.is_some() {
+                clauses.push((phonemes.trim().to_string(), punctuation));
+            }
+        }
+        clauses
     }
 
     /// Synthesises `text` into 16-bit mono samples at [`Synth::sample_rate`].

@@ -4,21 +4,15 @@
 //! "tts": (plugin: "tts", kind: "espeak", config: (voice: "en-us", rate: 175)),
 //! ```
 //!
-//! Each final text is split into sentences, queued, and synthesised one
-//! sentence at a time; each sentence's audio leaves in chunks of 100 ms,
-//! one chunk per `produce` call, so the first sentence is heard before the
-//! rest is synthesised and a `Cancel` event (barge-in, "stop") stops speech
-//! within a chunk: it drops the queued sentences and the rest of the one
-//! in progress, and is passed on, so a speaker downstream can drop what it
-//! still buffers.
+//! Each final text is spoken sentence by sentence, 100 ms per `produce`,
+//! and a `Cancel` stops it between two chunks (`crate::speech`).
 
 mod imp;
 
-pub use imp::{sentences, EspeakNode, SAMPLE_RATE};
+pub use crate::speech::sentences;
+pub use imp::{EspeakNode, EspeakVoice, SAMPLE_RATE};
 
-mod ffi;
-
-use std::collections::VecDeque;
+pub(crate) mod ffi;
 
 use hark_sdk::{prelude::*, ConfigIssue};
 
@@ -126,25 +120,6 @@ impl NodeKind for Espeak {
                 synth.sample_rate()
             )));
         }
-        Ok(EspeakNode {
-            voice,
-            ctx: *ctx,
-            queue: VecDeque::new(),
-            speaking: VecDeque::new(),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sentences;
-
-    #[test]
-    fn splits_sentences_not_numbers_or_abbreviated_decimals() {
-        assert_eq!(
-            sentences("It is 3.5 degrees. Take a coat!  Really?\nYes"),
-            vec!["It is 3.5 degrees.", "Take a coat!", "Really?", "Yes"]
-        );
-        assert!(sentences(" ... \n").is_empty());
+        Ok(EspeakNode::new(EspeakVoice { voice }, *ctx))
     }
 }
