@@ -125,30 +125,23 @@ fn espeak_commands_at_22khz_are_transcribed_through_the_converting_link() {
     assert!(heard.contains("what time is it"), "{stdout}");
 }
 
-#[test]
-fn speech_synthesis_is_transcribed_back_to_its_text() {
-    ensure_built();
-    install_models();
+/// Speaks `said` with `pipelines/speak.ron` (and `set`, `--set`
+/// arguments) into a WAV, checks it went sentence by sentence, and reads
+/// it back with `pipelines/transcribe.ron`: (speaking's log, whisper's
+/// word error rate against `said`, what whisper heard).
+fn speak_and_transcribe(said: &str, set: &[&str]) -> (String, f64, String) {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("reply.wav");
-    // tiny.en mishears some espeak-ng words (see ../shared/models.md);
-    // the text is plain so the test checks the plumbing: sentence by
-    // sentence synthesis, the 22.05 -> 16 kHz link, the recogniser.
-    let said = "It is sunny and warm today. Enjoy your afternoon.";
-    let (ok, _, stderr) = run(
-        &[
-            "pipelines/speak.ron",
-            "--stats",
-            "--set",
-            &format!("output.path={:?}", wav.display().to_string()),
-        ],
-        &format!("{said}\n"),
-        &[],
-    );
-    assert!(ok, "{stderr}");
+    let output = format!("output.path={:?}", wav.display().to_string());
+    let mut args = vec!["pipelines/speak.ron", "--stats", "--set", &output];
+    for arg in set {
+        args.extend(["--set", arg]);
+    }
+    let (ok, _, spoken) = run(&args, &format!("{said}\n"), &[]);
+    assert!(ok, "{spoken}");
     assert!(
-        stderr.contains("sentences = 2"),
-        "sentence by sentence: {stderr}"
+        spoken.contains("sentences = 2"),
+        "sentence by sentence: {spoken}"
     );
     let (ok, stdout, stderr) = run(
         &[
@@ -160,8 +153,19 @@ fn speech_synthesis_is_transcribed_back_to_its_text() {
         &[],
     );
     assert!(ok, "{stderr}");
-    let wer = word_error_rate(said, &stdout);
-    assert!(wer <= 0.15, "WER {wer:.3}: {stdout}");
+    (spoken, word_error_rate(said, &stdout), stdout)
+}
+
+#[test]
+fn speech_synthesis_is_transcribed_back_to_its_text() {
+    ensure_built();
+    install_models();
+    // tiny.en mishears some espeak-ng words (see ../shared/models.md);
+    // the text is plain so the test checks the plumbing: sentence by
+    // sentence synthesis, the 22.05 -> 16 kHz link, the recogniser.
+    let said = "It is sunny and warm today. Enjoy your afternoon.";
+    let (_, wer, heard) = speak_and_transcribe(said, &[]);
+    assert!(wer <= 0.15, "WER {wer:.3}: {heard}");
 }
 
 /// An ALSA configuration whose default PCM is a file: capture reads
@@ -346,23 +350,9 @@ fn missing_model_corrupt_wav_and_no_device_give_clear_errors() {
 fn piper_speech_is_transcribed_back_to_its_text() {
     ensure_built();
     hark_tests::install_models(&["onnxruntime", "piper-joe", "silero-vad", "whisper-tiny.en"]);
-    let dir = tempfile::tempdir().unwrap();
-    let wav = dir.path().join("reply.wav");
     let said = "The kitchen lights are now on. Your coffee will be ready in two minutes.";
-    let (ok, _, stderr) = run(
-        &[
-            "pipelines/speak.ron",
-            "--stats",
-            "--set",
-            "tts.kind=piper",
-            "--set",
-            &format!("output.path={:?}", wav.display().to_string()),
-        ],
-        &format!("{said}\n"),
-        &[],
-    );
-    assert!(ok, "{stderr}");
-    let plain = strip_colours(&stderr);
+    let (spoken, wer, heard) = speak_and_transcribe(said, &["tts.kind=piper"]);
+    let plain = strip_colours(&spoken);
     assert!(
         plain.contains("model loaded") && plain.contains("engine=\"onnxruntime\""),
         "auto ran the voice on onnxruntime: {plain}"
@@ -371,22 +361,7 @@ fn piper_speech_is_transcribed_back_to_its_text() {
         !plain.contains("Session Options"),
         "onnxruntime's own info lines are kept out of the log: {plain}"
     );
-    assert!(
-        stderr.contains("sentences = 2"),
-        "sentence by sentence: {stderr}"
-    );
-    let (ok, stdout, stderr) = run(
-        &[
-            "pipelines/transcribe.ron",
-            "--set",
-            &format!("input.path={:?}", wav.display().to_string()),
-        ],
-        "",
-        &[],
-    );
-    assert!(ok, "{stderr}");
-    let wer = word_error_rate(said, &stdout);
-    assert!(wer <= 0.15, "WER {wer:.3}: {stdout}");
+    assert!(wer <= 0.15, "WER {wer:.3}: {heard}");
 }
 
 #[test]

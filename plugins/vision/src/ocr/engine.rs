@@ -46,6 +46,17 @@ pub struct EngineSettings {
 const CLS_WIDTH: u32 = 192;
 const CLS_THRESH: f32 = 0.9;
 
+/// Where the time of the last [`Engine::read`] went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadTimings {
+    /// The detector: the input tensor and the model run.
+    pub detector: std::time::Duration,
+    /// The detector's post-processing: boxes from the probability map.
+    pub boxes: std::time::Duration,
+    /// Every line: crop, angle classifier, recogniser runs, decoding.
+    pub lines: std::time::Duration,
+}
+
 /// Reads text in images.
 pub struct Engine {
     inference: Inference,
@@ -55,6 +66,7 @@ pub struct Engine {
     detectors: HashMap<(u32, u32), Model>,
     recognizers: HashMap<u32, Model>,
     classifier: Option<Model>,
+    timings: ReadTimings,
 }
 
 impl std::fmt::Debug for Engine {
@@ -132,14 +144,17 @@ impl Engine {
             detectors: HashMap::new(),
             recognizers,
             classifier,
+            timings: ReadTimings::default(),
         })
     }
 
     /// The text boxes in `image`, recognised, in detection order (see
     /// [`super::layout`] for reading order).
     pub fn read(&mut self, image: &RgbImage) -> Result<Vec<TextBox>, Error> {
+        let detected = self.detect(image)?;
+        let started = std::time::Instant::now();
         let mut lines = Vec::new();
-        for (quad, _) in self.detect(image)? {
+        for (quad, _) in detected {
             let mut line = recognize::crop(image, &quad);
             if self.upside_down(&line)? {
                 line = image::imageops::rotate180(&line);
@@ -186,6 +201,7 @@ impl Engine {
                 .map(|s| s.expect("every line read"))
                 .collect()
         };
+        self.timings.lines = started.elapsed();
         let mut found = Vec::new();
         for ((quad, _, _), result) in lines.into_iter().zip(results) {
             let (text, confidence) = result?;
@@ -210,24 +226,27 @@ impl Engine {
                     .load_model(&self.files.det, &image_input(w, h, 1))?,
             ),
         };
+        let started = std::time::Instant::now();
         let input = Tensor::f32(
             &[1, 3, h as usize, w as usize],
             detect::input_tensor(image, w, h),
         );
         let output = model.run(vec![input])?;
+        self.timings.detector = started.elapsed();
+        let started = std::time::Instant::now();
         let map = only_f32(&output, "detector")?;
         let (map_h, map_w) = match output[0].shape.as_slice() {
             [.., mh, mw] => (*mh as usize, *mw as usize),
             _ => return Err(Error::failed("the detector's output is not a map")),
         };
-        Ok(detect::boxes(
-            map,
-            map_w,
-            map_h,
-            image.width(),
-            image.height(),
-            &settings,
-        ))
+        let boxes = detect::boxes(map, map_w, map_h, image.width(), image.height(), &settings);
+        self.timings.boxes = started.elapsed();
+        Ok(boxes)
+    }
+
+    /// Where the time of the last [`Engine::read`] went.
+    pub fn last_timings(&self) -> ReadTimings {
+        self.timings
     }
 
     fn upside_down(&mut self, line: &RgbImage) -> Result<bool, Error> {

@@ -25,7 +25,7 @@ pub use imp::{lines_value, OcrNode, MODEL_SETS};
 use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
 pub use detect::DetectSettings;
-pub use engine::{Engine, EngineSettings, ModelFiles};
+pub use engine::{Engine, EngineSettings, ModelFiles, ReadTimings};
 pub use geometry::{Point, Quad};
 pub use layout::{rows, text, TextBox};
 
