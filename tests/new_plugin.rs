@@ -152,7 +152,7 @@ fn a_plugin_built_once_keeps_loading_in_a_host_with_an_added_abi_field() {
     );
     let (stdout, stderr) = run_ok(&mut shell(&done.crate_dir, &script), "the newer host");
     assert!(stdout.starts_with("BUILT ONCE!\n"), "{stdout}\n{stderr}");
-    assert!(stdout.contains("(plugin ABI 1.2.0)"), "{stdout}");
+    assert!(stdout.contains("(plugin ABI 1.3.0)"), "{stdout}");
     assert!(!stderr.contains("skipping"), "{stderr}");
 }
 

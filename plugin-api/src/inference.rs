@@ -1,5 +1,5 @@
 //! The shared inference core, as the host lends it to plugins (ABI 1.1;
-//! `model_metadata` since 1.2).
+//! `model_metadata` since 1.2, `model_load_part` since 1.3).
 //!
 //! Plugins reach it through [`crate::HostVTable::inference`], which is
 //! `None` in a 1.0 host. Everything heavy stays in the host: plugins call
@@ -220,6 +220,23 @@ pub struct ModelOptions {
     pub inputs: RVec<TensorSpec>,
 }
 
+/// A part of a model: the nodes that compute `outputs` from `inputs`,
+/// loaded as a model of its own (like `onnx.utils.extract_model`). Each
+/// tensor is named as in the file (a graph input or output, or any
+/// tensor a node makes). `dtype` and `shape` (`-1` for a dimension known
+/// at run time) type the tensors inside the graph; the graph's own inputs
+/// and outputs keep the file's types. tract takes a `-1` only where
+/// nothing in the graph fixes that size: give the sizes you know. Two
+/// loads of the same part share one instance.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelPart {
+    /// What the part is fed, in its input order.
+    pub inputs: RVec<TensorSpec>,
+    /// What it returns, in its output order.
+    pub outputs: RVec<TensorSpec>,
+}
+
 /// A model's inputs and outputs, as loaded.
 #[repr(C)]
 #[derive(StableAbi, Debug, Clone, PartialEq, Eq)]
@@ -374,6 +391,16 @@ pub struct InferenceVTable {
     /// `None` when the file has no such entry. `None` as a whole (the
     /// accessor) in a 1.1 host.
     pub model_metadata: unsafe extern "C" fn(model: ModelHandle, key: RStr<'_>) -> ROption<RString>,
+
+    /// Since 1.3: loads a part of the ONNX model at `path` (see
+    /// [`ModelPart`]), or shares the instance already loaded with the
+    /// same path, options and part. `None` (the accessor) in an older
+    /// host.
+    pub model_load_part: extern "C" fn(
+        path: RStr<'_>,
+        options: &ModelOptions,
+        part: &ModelPart,
+    ) -> RResult<ModelHandle, PluginError>,
 }
 
 impl InferenceVTable {

@@ -55,7 +55,8 @@ pub use error::{PluginError, PluginErrorKind};
 pub use host::{Directory, HostContext, HostVTable, HostVTableRef, LogLevel};
 pub use inference::{
     DType, InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
-    ModelOptions, Tensor, TensorData, TensorSpec, TensorView, WeightFormat, WeightsHandle,
+    ModelOptions, ModelPart, Tensor, TensorData, TensorSpec, TensorView, WeightFormat,
+    WeightsHandle,
 };
 pub use message::{
     AudioFrame, ControlEvent, ImageFrame, IntentAlternative, IntentMessage, Message, MessageMeta,

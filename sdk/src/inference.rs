@@ -15,7 +15,7 @@ use std::path::Path;
 
 use hark_plugin_api::{
     abi_stable::std_types::{RSlice, RSliceMut, RStr, RVec},
-    InferenceVTableRef, MatrixHandle, ModelHandle, ModelOptions, WeightsHandle,
+    InferenceVTableRef, MatrixHandle, ModelHandle, ModelOptions, ModelPart, WeightsHandle,
 };
 pub use hark_plugin_api::{DType, Tensor, TensorData, TensorSpec, WeightFormat};
 
@@ -116,14 +116,44 @@ impl Inference {
         };
         let path = path.to_string_lossy();
         let handle = (self.vt.model_load())(RStr::from(path.as_ref()), &options).into_result()?;
+        Ok(self.model(handle))
+    }
+
+    /// Loads the part of the ONNX model at `path` that computes `outputs`
+    /// from `inputs` (tensors named as in the file; `dtype` and `shape`,
+    /// `-1` for a dimension known at run time, type those the file does
+    /// not), shared like [`Inference::load_model`]. Fails in a host older
+    /// than ABI 1.3, which cannot cut models.
+    pub fn load_model_part(
+        &self,
+        path: &Path,
+        inputs: &[TensorSpec],
+        outputs: &[TensorSpec],
+    ) -> Result<Model, Error> {
+        let load = self.vt.model_load_part().ok_or_else(|| {
+            Error::failed("this host cannot load model parts (it predates plugin ABI 1.3)")
+                .with_hint("update hark")
+        })?;
+        let part = ModelPart {
+            inputs: inputs.iter().cloned().collect(),
+            outputs: outputs.iter().cloned().collect(),
+        };
+        let path = path.to_string_lossy();
+        let handle =
+            load(RStr::from(path.as_ref()), &ModelOptions::default(), &part).into_result()?;
+        Ok(self.model(handle))
+    }
+
+    /// Wraps a handle the host just returned.
+    fn model(&self, handle: ModelHandle) -> Model {
         // SAFETY: a live handle just returned by the host.
         let info = unsafe { (self.vt.model_info())(handle) };
-        Ok(Model {
+        Model {
             vt: self.vt,
             handle,
             inputs: info.inputs.into_vec(),
             outputs: info.outputs.into_vec(),
-        })
+        }
     }
 
     /// Memory-maps the safetensors file at `path` (shared like models).

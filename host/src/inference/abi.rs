@@ -16,7 +16,8 @@ use hark_kernels::{ops, QuantFormat, QuantMatrix};
 use hark_plugin_api::{
     abi_stable::std_types::{RErr, ROk, ROption, RResult, RSlice, RSliceMut, RStr, RString, RVec},
     InferenceVTable, InferenceVTableRef, MatrixHandle, MatrixShape, ModelHandle, ModelInfo,
-    ModelOptions, PluginError, PluginErrorKind, Tensor, TensorView, WeightFormat, WeightsHandle,
+    ModelOptions, ModelPart, PluginError, PluginErrorKind, Tensor, TensorView, WeightFormat,
+    WeightsHandle,
 };
 
 use super::{batch::SharedMatrix, core, models::Model, weights::Weights};
@@ -46,6 +47,7 @@ pub fn vtable() -> InferenceVTableRef {
             weights_matrix,
             weights_release,
             model_metadata,
+            model_load_part,
         }
         .leak()
     })
@@ -265,6 +267,18 @@ extern "C" fn model_load(
 ) -> RResult<ModelHandle, PluginError> {
     guarded("loading a model", || {
         let model = super::models::load(Path::new(path.as_str()), options)?;
+        Ok(ModelHandle(Arc::into_raw(model) as *const _))
+    })
+}
+
+extern "C" fn model_load_part(
+    path: RStr<'_>,
+    options: &ModelOptions,
+    part: &ModelPart,
+) -> RResult<ModelHandle, PluginError> {
+    guarded("loading a model part", || {
+        let part = super::models::Part::new(&part.inputs, &part.outputs);
+        let model = super::models::load_part(Path::new(path.as_str()), options, Some(part))?;
         Ok(ModelHandle(Arc::into_raw(model) as *const _))
     })
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use hark_plugin_tts::piper::{Piper, SAMPLE_RATE};
 use hark_sdk::{
-    api::{ControlEvent, Directory, Message, MessageMeta, Payload},
+    api::{ControlEvent, Directory, Message, MessageMeta, ModelOptions, Payload, Tensor},
     testing::Harness,
     text_message, Produce,
 };
@@ -127,4 +127,90 @@ fn a_missing_or_damaged_voice_is_a_clear_error() {
     ))
     .unwrap_err();
     assert!(e.message.contains("length_scale must be within"), "{e:?}");
+}
+
+/// The voice runs its encoder once and its decoder a stretch at a time
+/// (so the first audio leaves early); the stretches, joined, are the
+/// speech the whole network makes in one run. Compared with the
+/// variation off (`noise_scale` and `noise_w` 0: no randomness), up to
+/// the voice's level, which is one gain per piece.
+#[test]
+fn speech_made_in_stretches_is_the_speech_made_whole() {
+    use hark_plugin_tts::{
+        espeak::{Synth, Voice},
+        piper::{join_clauses, PhonemeIds, VoiceConfig},
+    };
+
+    let voice = voice();
+    // Long enough for several stretches (~3 s of speech).
+    let text = "Your package is expected to arrive on Thursday afternoon, after lunch.";
+    let mut h = harness(&format!(
+        "(voice: {:?}, variation: 0.0)",
+        voice.display().to_string()
+    ))
+    .unwrap();
+    // Said twice: the second time at the level the first one settled
+    // (the gain moves between pieces, never within one).
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        h.push(0, text_message(MessageMeta::default(), text))
+            .unwrap();
+        outputs.clear();
+        while h.produce().unwrap() == Produce::More {
+            outputs.extend(h.take_outputs());
+        }
+        outputs.extend(h.take_outputs());
+    }
+    let streamed = samples(&outputs);
+    assert!(
+        !h.recorded()
+            .logs
+            .iter()
+            .any(|(_, line)| line.contains("made at once")),
+        "the voice runs in stretches: {:?}",
+        h.recorded().logs
+    );
+    // A 100 ms chunk at a time, the last one shorter.
+    assert!(outputs.len() >= 25, "{} chunks", outputs.len());
+
+    let config =
+        VoiceConfig::parse(&std::fs::read_to_string(format!("{}.json", voice.display())).unwrap())
+            .unwrap();
+    let clauses = {
+        let mut synth = Synth::lock().unwrap();
+        synth
+            .set_voice(&Voice {
+                name: config.espeak.voice.clone(),
+                rate: 175,
+                pitch: 50,
+                volume: 100,
+            })
+            .unwrap();
+        synth.phonemes(text)
+    };
+    let (ids, unknown) = PhonemeIds::new(&config).ids(&join_clauses(&clauses));
+    assert_eq!(unknown, 0);
+    let whole = hark::inference::models::load(&voice, &ModelOptions::default()).unwrap();
+    let n = ids.len();
+    let out = whole
+        .run(vec![
+            Tensor::i64(&[1, n], ids),
+            Tensor::i64(&[1], vec![n as i64]),
+            Tensor::f32(&[3], vec![0.0, config.inference.length_scale, 0.0]),
+        ])
+        .unwrap();
+    let reference = out[0].as_f32().unwrap();
+
+    assert_eq!(streamed.len(), reference.len(), "same length");
+    // The one gain that maps the whole run onto the streamed speech.
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| f64::from(x * y)).sum::<f64>();
+    let gain = dot(&streamed, reference) / dot(reference, reference);
+    let error: f64 = streamed
+        .iter()
+        .zip(reference)
+        .map(|(s, r)| (f64::from(*s) - gain * f64::from(*r)).powi(2))
+        .sum();
+    let snr_db = 10.0 * (gain * gain * dot(reference, reference) / error.max(1e-20)).log10();
+    assert!(gain > 0.5, "gain {gain}");
+    assert!(snr_db > 40.0, "streamed vs whole: {snr_db:.1} dB");
 }

@@ -17,6 +17,7 @@
 //! the model or is not installed.
 
 pub mod onnxruntime;
+pub mod part;
 mod tract;
 
 use std::{
@@ -28,6 +29,8 @@ use std::{
 use anyhow::{bail, Context as _, Result};
 use hark_plugin_api::{ModelOptions, Tensor, TensorSpec};
 use parking_lot::Mutex;
+
+pub use part::Part;
 
 /// An inference engine of the model service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -113,6 +116,14 @@ struct Key {
     path: PathBuf,
     inputs: Vec<(String, u8, Vec<i64>)>,
     choice: EngineChoice,
+    part: Option<Part>,
+}
+
+/// What an engine reads a model from: its file, or the bytes of a part
+/// of it.
+enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
 }
 
 /// A loaded model, ready to run on either engine.
@@ -163,6 +174,21 @@ pub fn load(path: &Path, options: &ModelOptions) -> Result<Arc<Model>> {
 
 /// [`load`] with an explicit engine choice.
 pub fn load_with(path: &Path, options: &ModelOptions, choice: EngineChoice) -> Result<Arc<Model>> {
+    load_part_with(path, options, None, choice)
+}
+
+/// Loads a part of the model at `path` (the whole model for `None`),
+/// shared like [`load`].
+pub fn load_part(path: &Path, options: &ModelOptions, part: Option<Part>) -> Result<Arc<Model>> {
+    load_part_with(path, options, part, EngineChoice::from_env()?)
+}
+
+fn load_part_with(
+    path: &Path,
+    options: &ModelOptions,
+    part: Option<Part>,
+    choice: EngineChoice,
+) -> Result<Arc<Model>> {
     let canonical = path.canonicalize().with_context(|| {
         format!(
             "model file {} not found; run `hark models fetch` or check the path",
@@ -185,6 +211,7 @@ pub fn load_with(path: &Path, options: &ModelOptions, choice: EngineChoice) -> R
             .map(|s| (s.name.to_string(), s.dtype as u8, s.shape.to_vec()))
             .collect(),
         choice,
+        part,
     };
     // Held while loading, so two nodes asking at once load it once.
     let mut models = MODELS.lock();
@@ -194,12 +221,19 @@ pub fn load_with(path: &Path, options: &ModelOptions, choice: EngineChoice) -> R
         return Ok(model);
     }
     let started = std::time::Instant::now();
-    let model = Arc::new(
-        build(&canonical, options, choice)
-            .with_context(|| format!("loading model {}", path.display()))?,
-    );
+    let model = match &key.part {
+        None => build(&canonical, &Source::File(&canonical), options, choice),
+        Some(part) => part::extract(&canonical, part)
+            .and_then(|bytes| build(&canonical, &Source::Bytes(&bytes), options, choice)),
+    }
+    .with_context(|| match &key.part {
+        None => format!("loading model {}", path.display()),
+        Some(part) => format!("loading {} of model {}", part.describe(), path.display()),
+    })?;
+    let model = Arc::new(model);
     tracing::info!(
         path = %canonical.display(),
+        part = key.part.as_ref().map(Part::describe),
         engine = model.engine.name(),
         ms = started.elapsed().as_millis() as u64,
         "model loaded"
@@ -217,14 +251,20 @@ pub fn loaded_count() -> usize {
         .map_or(0, |m| m.values().filter(|w| w.strong_count() > 0).count())
 }
 
-/// Loads `path` with the first engine of `choice`'s order that can; the
-/// error, when none can, says why for each.
-fn build(path: &Path, options: &ModelOptions, choice: EngineChoice) -> Result<Model> {
+/// Loads `source` (from the file `path`) with the first engine of
+/// `choice`'s order that can; the error, when none can, says why for
+/// each.
+fn build(
+    path: &Path,
+    source: &Source,
+    options: &ModelOptions,
+    choice: EngineChoice,
+) -> Result<Model> {
     let mut failures = Vec::new();
     for engine in choice.order(path) {
         let loaded = match engine {
-            Engine::Tract => tract::build(path, options),
-            Engine::OnnxRuntime => onnxruntime::build(path, options),
+            Engine::Tract => tract::build(source, options),
+            Engine::OnnxRuntime => onnxruntime::build(source, options),
         };
         match loaded {
             Ok(loaded) => {
@@ -423,6 +463,124 @@ mod tests {
             .run(vec![Tensor::f32(&[1, 576], vec![0.0; 576])])
             .unwrap_err();
         assert!(error.to_string().contains("takes 2 inputs"), "{error}");
+    }
+
+    /// Silero cut where its recurrent layer starts: part one makes the
+    /// features, part two (features and state in) the rest.
+    fn silero_in_two(path: &Path) -> (Part, Part) {
+        use prost::Message as _;
+        let proto =
+            tract_onnx::pb::ModelProto::decode(std::fs::read(path).unwrap().as_slice()).unwrap();
+        let features = proto
+            .graph
+            .unwrap()
+            .node
+            .into_iter()
+            .find(|n| n.op_type == "LSTM")
+            .expect("Silero has a recurrent layer")
+            .input[0]
+            .clone();
+        // tract takes a symbol for a dimension only where nothing fixes it.
+        let features = spec(&features, &[1, 1, 128]);
+        let input = spec("input", &[1, -1]);
+        let state = spec("state", &[2, 1, 128]);
+        let outputs = [spec("output", &[1, 1]), spec("stateN", &[2, 1, 128])];
+        (
+            Part::new(&[input, state.clone()], std::slice::from_ref(&features)),
+            Part::new(&[features, state], &outputs),
+        )
+    }
+
+    #[test]
+    fn a_model_cut_in_two_computes_what_it_computes_whole() {
+        install_onnxruntime();
+        let path = silero();
+        let (first, second) = silero_in_two(&path);
+        let options = ModelOptions::default();
+        for engine in [Engine::Tract, Engine::OnnxRuntime] {
+            let choice = EngineChoice::Only(engine);
+            let whole = load_with(&path, &options, choice).unwrap();
+            let a = load_part_with(&path, &options, Some(first.clone()), choice).unwrap();
+            let b = load_part_with(&path, &options, Some(second.clone()), choice).unwrap();
+            assert_eq!(a.inputs.len(), 2);
+            assert_eq!(b.outputs.len(), 2);
+            let again = load_part_with(&path, &options, Some(first.clone()), choice).unwrap();
+            assert!(Arc::ptr_eq(&a, &again), "the same part is shared");
+            let mut state = vec![0.0f32; 256];
+            for window in 0..8 {
+                let input: Vec<f32> = (0..576)
+                    .map(|i| (0.05 * (window * 576 + i) as f32).sin() * 0.3)
+                    .collect();
+                let state_in = Tensor::f32(&[2, 1, 128], state.clone());
+                let expected = whole
+                    .run(vec![
+                        Tensor::f32(&[1, 576], input.clone()),
+                        state_in.clone(),
+                    ])
+                    .unwrap();
+                let features = a
+                    .run(vec![Tensor::f32(&[1, 576], input), state_in.clone()])
+                    .unwrap();
+                let got = b
+                    .run(vec![features.into_iter().next().unwrap(), state_in])
+                    .unwrap();
+                for (e, g) in expected.iter().zip(&got) {
+                    let (e, g) = (e.as_f32().unwrap(), g.as_f32().unwrap());
+                    assert_eq!(e.len(), g.len());
+                    let worst = e
+                        .iter()
+                        .zip(g)
+                        .map(|(x, y)| (x - y).abs())
+                        .fold(0.0, f32::max);
+                    assert!(
+                        worst < 1e-5,
+                        "{}: parts differ from whole by {worst}",
+                        engine.name()
+                    );
+                }
+                state = expected[1].as_f32().unwrap().to_vec();
+            }
+        }
+    }
+
+    #[test]
+    fn a_part_names_what_it_cannot_find() {
+        let path = silero();
+        let options = ModelOptions::default();
+        let load = |part: Part| {
+            load_part_with(
+                &path,
+                &options,
+                Some(part),
+                EngineChoice::Only(Engine::Tract),
+            )
+            .map(|_| ())
+            .unwrap_err()
+        };
+        let e = load(Part::new(
+            &[spec("input", &[1, -1])],
+            &[spec("nowhere", &[1])],
+        ));
+        assert!(
+            format!("{e:#}").contains("no tensor `nowhere` to end the part at"),
+            "{e:#}"
+        );
+        let e = load(Part::new(
+            &[spec("nothing", &[1])],
+            &[spec("output", &[1, 1])],
+        ));
+        assert!(
+            format!("{e:#}").contains("no tensor `nothing` to start"),
+            "{e:#}"
+        );
+        // The output needs the state, which the part is not fed.
+        let e = load(Part::new(
+            &[spec("input", &[1, -1])],
+            &[spec("output", &[1, 1])],
+        ));
+        let text = format!("{e:#}");
+        assert!(text.contains("needs the model's input `state`"), "{text}");
+        assert!(text.contains("the part from `input` to `output`"), "{text}");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use ort::{
 };
 use parking_lot::Mutex;
 
-use super::{check_elements, Loaded, Runner};
+use super::{check_elements, Loaded, Runner, Source};
 
 /// The catalog entry that installs the library.
 pub const CATALOG_NAME: &str = "onnxruntime";
@@ -123,14 +123,17 @@ pub(super) struct Session(Mutex<ort::session::Session>);
 
 /// Loads `path`; the options' input facts are only checked against the
 /// model (ONNX Runtime plans for any shape at run time).
-pub(super) fn build(path: &Path, options: &ModelOptions) -> Result<Loaded> {
+pub(super) fn build(source: &Source, options: &ModelOptions) -> Result<Loaded> {
     let runtime = runtime().map_err(anyhow::Error::msg)?;
-    let session = ort::session::Session::builder(&runtime.environment)
+    let mut builder = ort::session::Session::builder(&runtime.environment)
         .map_err(|e| anyhow!("{e}"))?
         .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| anyhow!("{e}"))?
-        .commit_from_file(path)
         .map_err(|e| anyhow!("{e}"))?;
+    let session = match source {
+        Source::File(path) => builder.commit_from_file(path),
+        Source::Bytes(bytes) => builder.commit_from_memory(bytes),
+    }
+    .map_err(|e| anyhow!("{e}"))?;
     let inputs = session
         .inputs()
         .iter()

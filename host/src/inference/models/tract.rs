@@ -2,12 +2,9 @@
 //! host runs with tract is optimised once for its input facts into a plan
 //! that any number of threads run at once.
 
-use std::{
-    path::Path,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        OnceLock,
-    },
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    OnceLock,
 };
 
 use anyhow::{bail, Context as _, Result};
@@ -18,15 +15,17 @@ use tract_onnx::prelude::{
     TVec, Tensor as TractTensor, TypedRunnableModel,
 };
 
-use super::{check_elements, Loaded, Runner};
+use super::{check_elements, Loaded, Runner, Source};
 
 /// Loads and optimises `path` for `options`' input facts.
-pub(super) fn build(path: &Path, options: &ModelOptions) -> Result<Loaded> {
+pub(super) fn build(source: &Source, options: &ModelOptions) -> Result<Loaded> {
     // Exporters often write value_info shapes that contradict the graph;
     // tract refuses to unify them, so ignore them (see docs/models).
-    let mut model = tract_onnx::onnx()
-        .with_ignore_value_info(true)
-        .model_for_path(path)?;
+    let onnx = tract_onnx::onnx().with_ignore_value_info(true);
+    let mut model = match source {
+        Source::File(path) => onnx.model_for_path(path)?,
+        Source::Bytes(mut bytes) => onnx.model_for_read(&mut bytes)?,
+    };
     let metadata = model
         .properties
         .iter()

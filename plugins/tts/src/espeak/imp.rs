@@ -15,6 +15,18 @@ pub type EspeakNode = SpeechNode<EspeakVoice>;
 /// espeak-ng with one node's voice settings.
 pub struct EspeakVoice {
     pub(super) voice: Voice,
+    /// The piece begun last, until [`Synthesiser::more`] takes it.
+    pending: Option<Vec<f32>>,
+}
+
+impl EspeakVoice {
+    /// espeak-ng speaking with `voice`.
+    pub(super) fn new(voice: Voice) -> Self {
+        EspeakVoice {
+            voice,
+            pending: None,
+        }
+    }
 }
 
 impl Synthesiser for EspeakVoice {
@@ -24,12 +36,17 @@ impl Synthesiser for EspeakVoice {
 
     /// A sentence is synthesised whole: espeak-ng is ~100× faster than
     /// real time, a sentence takes milliseconds.
-    fn synthesise(&mut self, sentence: &str) -> Result<Vec<f32>, Error> {
+    fn begin(&mut self, sentence: &str) -> Result<(), Error> {
         let pcm = {
             let mut synth = Synth::lock().map_err(Error::failed)?;
             synth.set_voice(&self.voice).map_err(Error::failed)?;
             synth.speak(sentence).map_err(Error::failed)?
         };
-        Ok(pcm.iter().map(|&s| f32::from(s) / 32768.0).collect())
+        self.pending = Some(pcm.iter().map(|&s| f32::from(s) / 32768.0).collect());
+        Ok(())
+    }
+
+    fn more(&mut self) -> Result<Option<Vec<f32>>, Error> {
+        Ok(self.pending.take())
     }
 }

@@ -120,6 +120,6 @@ impl NodeKind for Espeak {
                 synth.sample_rate()
             )));
         }
-        Ok(EspeakNode::new(EspeakVoice { voice }, *ctx))
+        Ok(EspeakNode::new(EspeakVoice::new(voice), *ctx))
     }
 }

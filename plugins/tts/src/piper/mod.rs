@@ -7,16 +7,18 @@
 //! Text becomes IPA phonemes with espeak-ng (the voice's `espeak.voice`),
 //! phonemes become ids through the voice's `phoneme_id_map`
 //! (`<voice>.onnx.json`), and the host's model service runs the VITS
-//! model on them (ONNX Runtime: tract cannot run these graphs). The same
+//! model on them (ONNX Runtime: tract cannot run these graphs): its
+//! encoder once per sentence, its decoder a stretch at a time, so the
+//! first 0.2 s of speech leaves before the rest is made. The same
 //! contract as `espeak`: one piece per `produce`, 100 ms chunks, `Cancel`
-//! between chunks. Long sentences are cut at commas, so the first audio
-//! leaves after the first clause, not the whole sentence.
+//! between chunks. Long sentences are cut at commas.
 
+mod graph;
 mod imp;
 mod phonemes;
 
 pub use imp::PiperVoice;
-pub use phonemes::{PhonemeIds, VoiceConfig};
+pub use phonemes::{join_clauses, PhonemeIds, VoiceConfig};
 
 use std::path::PathBuf;
 
