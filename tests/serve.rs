@@ -44,10 +44,14 @@ fn serve(extra: &[&str]) -> Server {
 
 fn serve_on(port: u16, extra: &[&str]) -> Server {
     hark_tests::install_models(&["whisper-tiny.en"]);
+    serve_pipeline("tests/pipelines/serve.ron", port, extra)
+}
+
+fn serve_pipeline(pipeline: &str, port: u16, extra: &[&str]) -> Server {
     let metrics = free_port();
     let mut child = Command::new(hark_bin())
         .current_dir(workspace_root())
-        .args(["serve", "tests/pipelines/serve.ron"])
+        .args(["serve", pipeline])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .args(["--metrics", &format!("127.0.0.1:{metrics}")])
         .args(extra)
@@ -223,6 +227,94 @@ fn home_assistants_client_uses_every_service() {
         ) >= 3.0
     );
     assert!(metric(&server, "hark_node_call_seconds_count{node=\"stt\"") >= 3.0);
+}
+
+/// Home Assistant's wake word flow: `detect`, then a satellite's audio
+/// streamed until it stops; a `detection` when "hey jarvis" is heard,
+/// `not-detected` when it is not.
+#[test]
+fn the_wake_word_is_detected_in_streamed_audio() {
+    hark_tests::install_models(&["openwakeword"]);
+    let server = serve_pipeline("tests/pipelines/serve-wake.ron", free_port(), &[]);
+    let info = client(server.port, &["describe"]);
+    assert_eq!(
+        info["wake"],
+        serde_json::json!(["hey_jarvis_v0.1"]),
+        "{info}"
+    );
+    assert_eq!(info["wake_phrases"], serde_json::json!(["hey jarvis"]));
+    assert_eq!(
+        info["asr"],
+        serde_json::json!([]),
+        "only the wake word: {info}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let rate = 22_050;
+    let mut samples: Vec<i16> = Vec::new();
+    let mut wake_word_at_ms = 0;
+    for text in ["What time is it?", "Hey Jarvis."] {
+        wake_word_at_ms = 1000 * samples.len() as u64 / u64::from(rate);
+        let speech = hark_sdk::testing::speech(text, rate).unwrap();
+        samples.extend(speech.iter().map(|s| (s * 32767.0) as i16));
+        samples.extend(std::iter::repeat_n(0i16, rate as usize));
+    }
+    let woken = dir.path().join("woken.wav");
+    write_wav(&woken, rate, &samples);
+    let detected = client(server.port, &["detect", woken.to_str().unwrap()]);
+    let events = detected["events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{detected}");
+    for event in events {
+        assert_eq!(event["type"], "detection", "{detected}");
+        assert_eq!(event["name"], "hey_jarvis_v0.1");
+    }
+    // Heard in the second phrase, not in the first.
+    assert!(
+        events[0]["timestamp"].as_u64().unwrap() > wake_word_at_ms,
+        "{detected}"
+    );
+
+    let quiet = speech_wav(dir.path(), "What time is it?", 16_000);
+    let nothing = client(server.port, &["detect", quiet.to_str().unwrap()]);
+    let events = nothing["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{nothing}");
+    assert_eq!(events[0]["type"], "not-detected", "{nothing}");
+    let other = client(server.port, &["detect", quiet.to_str().unwrap(), "ok_nabu"]);
+    let refused = &other["events"][0];
+    assert_eq!(refused["type"], "error", "{other}");
+    assert!(
+        refused["data"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("hey_jarvis_v0.1"),
+        "{other}"
+    );
+
+    // A satellite that vanishes mid-stream costs only its session.
+    for _ in 0..5 {
+        let (mut stream, _) = connect(&server);
+        stream
+            .write_all(&event("detect", serde_json::json!({}), &[]))
+            .unwrap();
+        let format = serde_json::json!({ "rate": 16000, "width": 2, "channels": 1 });
+        stream
+            .write_all(&event("audio-start", format.clone(), &[]))
+            .unwrap();
+        for _ in 0..20 {
+            stream
+                .write_all(&event("audio-chunk", format.clone(), &[0u8; 2048]))
+                .unwrap();
+        }
+        drop(stream);
+    }
+    let again = client(server.port, &["detect", woken.to_str().unwrap()]);
+    assert_eq!(again["events"][0]["type"], "detection", "{again}");
+    assert!(
+        metric(
+            &server,
+            "hark_requests_total{service=\"wake\",outcome=\"ok\"}"
+        ) >= 3.0
+    );
 }
 
 #[test]

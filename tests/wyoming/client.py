@@ -6,6 +6,7 @@ from PyPI (AsyncTcpClient), as Home Assistant's integration uses it.
     client.py PORT synthesize TEXT OUT.wav [--stream]
     client.py PORT handle TEXT
     client.py PORT recognize TEXT
+    client.py PORT detect WAV [NAME]
     client.py PORT concurrent N
 
 Each prints one JSON object on stdout.
@@ -23,6 +24,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.handle import Handled, NotHandled
 from wyoming.info import Describe, Info
 from wyoming.intent import Intent, NotRecognized, Recognize
+from wyoming.wake import Detect, Detection, NotDetected
 from wyoming.tts import (
     Synthesize,
     SynthesizeChunk,
@@ -47,6 +49,8 @@ async def describe(port):
             "tts_streaming": any(p.supports_synthesize_streaming for p in info.tts),
             "handle": [p.name for p in info.handle],
             "intent": [p.name for p in info.intent],
+            "wake": [m.name for p in info.wake for m in p.models],
+            "wake_phrases": [m.phrase for p in info.wake for m in p.models],
         }
 
 
@@ -66,6 +70,38 @@ async def transcribe(port, path):
         if Transcript.is_type(event.type):
             return {"type": event.type, "text": Transcript.from_event(event).text}
         return {"type": event.type, "data": event.data}
+
+
+async def detect(port, path, names):
+    """Streams WAV as Home Assistant streams a satellite's audio to a wake
+    word service; the detections, then `not-detected` or nothing."""
+    with wave.open(path, "rb") as wav:
+        rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
+        audio = wav.readframes(wav.getnframes())
+    events = []
+    async with AsyncTcpClient(HOST, port) as client:
+        await client.write_event(Detect(names=names).event())
+        await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
+        step = 1024 * width * channels
+        for i in range(0, len(audio), step):
+            chunk = AudioChunk(rate=rate, width=width, channels=channels, audio=audio[i : i + step])
+            await client.write_event(chunk.event())
+        await client.write_event(AudioStop().event())
+        while True:
+            try:
+                event = await asyncio.wait_for(client.read_event(), timeout=1.5)
+            except asyncio.TimeoutError:
+                break
+            if event is None:
+                break
+            if Detection.is_type(event.type):
+                d = Detection.from_event(event)
+                events.append({"type": event.type, "name": d.name, "timestamp": d.timestamp})
+            else:
+                events.append({"type": event.type, "data": event.data})
+            if NotDetected.is_type(event.type) or event.type == "error":
+                break
+    return {"events": events}
 
 
 async def synthesize(port, text, out, stream):
@@ -147,6 +183,8 @@ def main():
         result = handle(port, args[0])
     elif command == "recognize":
         result = recognize(port, args[0])
+    elif command == "detect":
+        result = detect(port, args[0], args[1:] or None)
     elif command == "concurrent":
         result = concurrent(port, int(args[0]))
     else:

@@ -111,9 +111,8 @@ pub fn main(args: ServeArgs, search: &SearchPath, color: bool) -> i32 {
         }
     };
     let stages = server.stages();
-    let offered: Vec<String> = [&stages.asr, &stages.tts, &stages.handle, &stages.intent]
-        .into_iter()
-        .flatten()
+    let offered: Vec<String> = stages
+        .all()
         .map(|s| format!("{} ({})", s.service.name(), s.node_names().join(", ")))
         .collect();
     let addr = server.local_addr().map_or(args.listen, |a| a);

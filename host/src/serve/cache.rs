@@ -57,7 +57,7 @@ impl ResultCache {
             Service::Handle => self.handle.as_ref(),
             Service::Intent => self.intent.as_ref(),
             Service::Tts => self.tts.as_ref(),
-            Service::Asr => None,
+            Service::Asr | Service::Wake => None,
         }
     }
 

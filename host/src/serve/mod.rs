@@ -125,23 +125,17 @@ impl Server {
         listen: SocketAddr,
     ) -> Result<Server, String> {
         let stages = Stages::discover(pipeline);
-        if stages.asr.is_none()
-            && stages.tts.is_none()
-            && stages.handle.is_none()
-            && stages.intent.is_none()
-        {
+        if stages.all().next().is_none() {
             return Err(format!(
                 "`{name}` offers nothing to serve: it needs a speech-to-text node (audio in, text out), \
-                 a text-to-speech node (text in, audio out), or nodes between them that answer text"
+                 a text-to-speech node (text in, audio out), nodes between them that answer text, \
+                 or a wake word node (`vad/wakeword`)"
             ));
         }
         // Every stage starts once here: a missing model is an error now,
         // not at the first request, and what it loads stays loaded.
         let mut resident = Vec::new();
-        for stage in [&stages.asr, &stages.tts, &stages.handle, &stages.intent]
-            .into_iter()
-            .flatten()
-        {
+        for stage in stages.all() {
             let instance =
                 crate::runtime::Resident::create(&stage.pipeline, &plugins).map_err(|errors| {
                     errors
@@ -249,6 +243,15 @@ impl Server {
     }
 }
 
+/// What a wake word model's name says: `hey_jarvis_v0.1` → "hey jarvis".
+fn wake_phrase(model: &str) -> String {
+    let words: Vec<&str> = model
+        .split('_')
+        .filter(|w| !(w.starts_with('v') && w[1..].starts_with(|c: char| c.is_ascii_digit())))
+        .collect();
+    words.join(" ")
+}
+
 /// The `info` event: what the pipeline offers, as Wyoming programs.
 fn info(stages: &Stages, pipeline: &Pipeline, name: &str) -> Event {
     let version = env!("CARGO_PKG_VERSION");
@@ -314,6 +317,11 @@ fn info(stages: &Stages, pipeline: &Pipeline, name: &str) -> Event {
             "models",
             json!([artifact(intent, name.to_string(), "en")]),
         )]);
+    }
+    if let Some(wake) = &stages.wake {
+        let mut model = artifact(wake, wake.model.clone(), "en");
+        model["phrase"] = json!(wake_phrase(&wake.model));
+        data["wake"] = json!([program(json!({}), "models", json!([model]))]);
     }
     Event::with_data("info", data)
 }

@@ -1,6 +1,7 @@
 //! One connection: Wyoming events in, a stage run per request, answers
 //! out. The session keeps what a request builds up over several events
-//! (the audio of a `transcribe`, the text of a streamed `synthesize`).
+//! (the audio of a `transcribe`, the text of a streamed `synthesize`, the
+//! running wake word stage of a `detect`).
 //!
 //! Bad input ends in an `error` event: a malformed or oversized frame
 //! also closes the connection (the stream can no longer be trusted to be
@@ -20,11 +21,11 @@ use hark_plugin_api::{
 use serde_json::json;
 
 use super::{
-    stages::{Next, Service, Stage, StageError},
+    stages::{Next, Running, Service, Stage, StageError},
     wyoming::{f32_from_pcm16, pcm16_from_f32, read_event, write_event, Event, FrameError},
     Shared,
 };
-use crate::pipeline::AudioTarget;
+use crate::pipeline::{AudioTarget, QueuePolicy};
 
 /// Audio of a request, as announced by `audio-start`.
 struct Incoming {
@@ -48,7 +49,26 @@ struct Session<'a> {
     streaming: Option<String>,
     /// Whether `audio-start` went out for the streamed synthesis.
     streaming_started: bool,
+    /// A `detect` request, from `detect` to `audio-stop`.
+    detecting: Option<Detecting>,
 }
+
+/// A wake word request: the stage runs while the audio streams in.
+struct Detecting {
+    /// The run, from `audio-start` on.
+    running: Option<Running>,
+    /// The audio's format, as announced.
+    format: (u32, u16),
+    /// Samples per channel received, for the detections' timestamps.
+    samples: u64,
+    /// Detections sent.
+    detections: u32,
+    began: Instant,
+}
+
+/// Audio chunks a wake word stage may have waiting; beyond, the oldest
+/// are dropped (a stalled stage never blocks the connection).
+const WAKE_QUEUE: usize = 256;
 
 /// Serves one connection until it closes or breaks the protocol.
 pub fn serve_connection(shared: Arc<Shared>, stream: TcpStream, id: u64) {
@@ -72,6 +92,7 @@ pub fn serve_connection(shared: Arc<Shared>, stream: TcpStream, id: u64) {
         audio: None,
         streaming: None,
         streaming_started: false,
+        detecting: None,
     };
     loop {
         let event = match read_event(&mut reader, &shared.options.limits) {
@@ -144,6 +165,10 @@ impl Session<'_> {
                 }
                 Ok(())
             }
+            "detect" => self.detect(&event),
+            "audio-start" if self.detecting.is_some() => self.wake_audio_start(&event),
+            "audio-chunk" if self.detecting.is_some() => self.wake_audio_chunk(&event),
+            "audio-stop" if self.detecting.is_some() => self.wake_audio_stop(),
             "audio-start" => self.audio_start(&event),
             "audio-chunk" => self.audio_chunk(event),
             "audio-stop" => self.audio_stop(),
@@ -161,10 +186,6 @@ impl Session<'_> {
             }
             "synthesize-chunk" => self.synthesize_chunk(&event),
             "synthesize-stop" => self.synthesize_stop(),
-            "detect" => self.error(
-                "unsupported",
-                "wake word detection is not served yet; run the wake word on the satellite",
-            ),
             other => {
                 tracing::debug!("session {}: ignoring `{other}`", self.id);
                 Ok(())
@@ -178,29 +199,15 @@ impl Session<'_> {
         if self.shared.stages.asr.is_none() {
             return self.error("unsupported", "this pipeline has no speech-to-text stage");
         }
-        let rate = event.u64("rate").unwrap_or(16_000);
-        let width = event.u64("width").unwrap_or(2);
-        let channels = event.u64("channels").unwrap_or(1);
-        if width != 2 {
-            self.audio = None;
-            return self.error(
-                "audio-format",
-                &format!("audio width {width} is not supported: send 16-bit PCM (width 2)"),
-            );
-        }
-        if !(8_000..=96_000).contains(&rate) || !(1..=8).contains(&channels) {
-            self.audio = None;
-            return self.error(
-                "audio-format",
-                &format!(
-                    "{rate} Hz x {channels} channels is out of range: 8000-96000 Hz, 1-8 channels"
-                ),
-            );
-        }
+        self.audio = None;
+        let (rate, channels) = match audio_format(event) {
+            Ok(format) => format,
+            Err(why) => return self.error("audio-format", &why),
+        };
         self.audio = Some(Incoming {
-            rate: rate as u32,
-            width: width as u16,
-            channels: channels as u16,
+            rate,
+            width: 2,
+            channels,
             frames: Vec::new(),
             samples: 0,
         });
@@ -306,6 +313,180 @@ impl Session<'_> {
             self.flush()?;
         }
         Ok(())
+    }
+
+    // --- wake word ------------------------------------------------------------
+
+    /// `detect`: the audio that follows is streamed through the wake word
+    /// stage until `audio-stop`, a `detection` sent for each wake word
+    /// heard, `not-detected` at the end if none was.
+    fn detect(&mut self, event: &Event) -> Sent {
+        let Some(stage) = self.shared.stages.wake.clone() else {
+            return self.error("unsupported", "this pipeline has no wake word stage");
+        };
+        let name = stage.model.clone();
+        let names: Vec<&str> = event
+            .data
+            .get("names")
+            .and_then(|n| n.as_array())
+            .map(|a| a.iter().filter_map(|n| n.as_str()).collect())
+            .unwrap_or_default();
+        if !names.is_empty() && !names.contains(&name.as_str()) {
+            return self.error(
+                "unsupported",
+                &format!("no wake word {names:?} here; this server listens for `{name}`"),
+            );
+        }
+        self.detecting = Some(Detecting {
+            running: None,
+            format: (16_000, 1),
+            samples: 0,
+            detections: 0,
+            began: Instant::now(),
+        });
+        Ok(())
+    }
+
+    fn wake_audio_start(&mut self, event: &Event) -> Sent {
+        let Some(stage) = self.shared.stages.wake.clone() else {
+            return Ok(());
+        };
+        let (rate, channels) = match audio_format(event) {
+            Ok(format) => format,
+            Err(why) => {
+                self.detecting = None;
+                return self.error("audio-format", &why);
+            }
+        };
+        let shared = self.shared.clone();
+        let started = stage.start(
+            &shared.plugins,
+            Some(shared.metrics.clone()),
+            WAKE_QUEUE,
+            QueuePolicy::DropOldest,
+            Some(AudioTarget {
+                sample_rate: rate,
+                channels,
+            }),
+        );
+        match started {
+            Ok(running) => {
+                if let Some(d) = &mut self.detecting {
+                    d.running = Some(running);
+                    d.format = (rate, channels);
+                    d.began = Instant::now();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.detecting = None;
+                self.shared.metrics.request("wake", "error", 0.0);
+                self.error("failed", &format!("wake failed: {e}"))
+            }
+        }
+    }
+
+    fn wake_audio_chunk(&mut self, event: &Event) -> Sent {
+        let meta = self.meta();
+        let Some(d) = &mut self.detecting else {
+            return Ok(());
+        };
+        let Some(running) = &d.running else {
+            return Ok(()); // before `audio-start`, or after a refused one
+        };
+        let (rate, channels) = d.format;
+        let frame_bytes = 2 * channels as usize;
+        let same = |key: &str, value: u64| event.u64(key).is_none_or(|v| v == value);
+        if !same("rate", rate.into())
+            || !same("width", 2)
+            || !same("channels", channels.into())
+            || !event.payload.len().is_multiple_of(frame_bytes)
+        {
+            self.detecting = None;
+            return self.error(
+                "audio-format",
+                "an audio chunk's format differs from its audio-start, or is not whole 16-bit frames",
+            );
+        }
+        let samples = f32_from_pcm16(&event.payload);
+        d.samples += (samples.len() / channels as usize) as u64;
+        running.send(Message::new(
+            meta,
+            Payload::Audio(AudioFrame {
+                sample_rate: rate,
+                channels,
+                samples: abi_stable::std_types::RArc::new(samples.into()),
+            }),
+        ));
+        self.send_detections(false)
+    }
+
+    fn wake_audio_stop(&mut self) -> Sent {
+        let Some(d) = &mut self.detecting else {
+            return Ok(());
+        };
+        let Some(running) = &d.running else {
+            self.detecting = None;
+            return Ok(());
+        };
+        running.end();
+        self.send_detections(true)?;
+        let Some(d) = self.detecting.take() else {
+            return Ok(());
+        };
+        if d.detections == 0 {
+            self.send(&Event::new("not-detected"))?;
+            self.flush()?;
+        }
+        self.shared
+            .metrics
+            .request("wake", "ok", d.began.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Sends a `detection` for each wake word the stage has reported;
+    /// `to_the_end` waits until the stage has finished its audio.
+    fn send_detections(&mut self, to_the_end: bool) -> Sent {
+        let timeout = self.shared.options.request_timeout;
+        let Some(d) = &mut self.detecting else {
+            return Ok(());
+        };
+        let is_wake = |m: &Message| matches!(m.payload, Payload::Control(ControlEvent::Wake));
+        let mut woken = 0u32;
+        if to_the_end {
+            let Some(running) = d.running.take() else {
+                return Ok(());
+            };
+            let outcome = running.wait(Instant::now() + timeout, timeout, |_, message| {
+                woken += u32::from(is_wake(&message));
+                Ok(Next::More)
+            });
+            if let Err(e) = outcome {
+                tracing::info!("session {}: wake: {e}", self.id);
+            }
+        } else if let Some(running) = &d.running {
+            running.poll(|_, message| woken += u32::from(is_wake(&message)));
+        }
+        if woken == 0 {
+            return Ok(());
+        }
+        let d = self.detecting.as_mut().expect("detecting");
+        d.detections += woken;
+        let timestamp_ms = d.samples * 1000 / u64::from(d.format.0);
+        let name = self
+            .shared
+            .stages
+            .wake
+            .as_ref()
+            .map(|s| s.model.clone())
+            .unwrap_or_default();
+        for _ in 0..woken {
+            self.send(&Event::with_data(
+                "detection",
+                json!({ "name": name, "timestamp": timestamp_ms }),
+            ))?;
+        }
+        self.flush()
     }
 
     // --- text in: handle and recognize ------------------------------------
@@ -672,6 +853,25 @@ pub enum RequestError {
     Failed(StageError),
 }
 use RequestError::{Failed, Refused};
+
+/// The `(rate, channels)` of an `audio-start` (16-bit only), or why it is
+/// refused.
+fn audio_format(event: &Event) -> Result<(u32, u16), String> {
+    let rate = event.u64("rate").unwrap_or(16_000);
+    let width = event.u64("width").unwrap_or(2);
+    let channels = event.u64("channels").unwrap_or(1);
+    if width != 2 {
+        return Err(format!(
+            "audio width {width} is not supported: send 16-bit PCM (width 2)"
+        ));
+    }
+    if !(8_000..=96_000).contains(&rate) || !(1..=8).contains(&channels) {
+        return Err(format!(
+            "{rate} Hz x {channels} channels is out of range: 8000-96000 Hz, 1-8 channels"
+        ));
+    }
+    Ok((rate as u32, channels as u16))
+}
 
 /// A text request's text: the cache's key.
 fn request_text(request: &Message) -> String {

@@ -13,11 +13,16 @@
 //!   input: every node downstream of the first and upstream of the second
 //!   (`nlu` → skills → `conversation`);
 //! - `intent`: the same start, up to the first intent output inside the
-//!   handle stage (`nlu`).
+//!   handle stage (`nlu`);
+//! - `wake`: the first node of a kind named `wakeword` (audio in, `Wake`
+//!   control events out: `vad/wakeword`). Types alone cannot tell it from
+//!   a VAD, which has the same ports.
 //!
 //! A request is a short run of its stage (`runtime::run` on that part of
 //! the pipeline): the request's messages go in, then end of stream, and
-//! the stage's outputs come back as they are made. So every request has
+//! the stage's outputs come back as they are made. A wake word request
+//! streams instead ([`Stage::start`]): the audio goes in as it arrives,
+//! for as long as the client sends it, and detections come back meanwhile. So every request has
 //! its own nodes and state (its own utterance in whisper) while models are
 //! loaded once per process by the model service, and a node that fails or
 //! panics fails that request only.
@@ -48,6 +53,8 @@ pub enum Service {
     Handle,
     /// Text in, intent out (`recognize` → `intent`).
     Intent,
+    /// Audio in, wake word detections out (`detect` → `detection`).
+    Wake,
 }
 
 impl Service {
@@ -58,6 +65,7 @@ impl Service {
             Service::Tts => "tts",
             Service::Handle => "handle",
             Service::Intent => "intent",
+            Service::Wake => "wake",
         }
     }
 }
@@ -78,6 +86,9 @@ pub struct Stage {
     exits: Vec<(usize, u32)>,
     /// The language of the speech-to-text node's config (`en` otherwise).
     pub language: String,
+    /// What the stage's model is called in `info` and `detection`s (wake:
+    /// the wake word model's file stem, `hey_jarvis_v0.1`).
+    pub model: String,
 }
 
 /// Everything a pipeline serves.
@@ -91,9 +102,18 @@ pub struct Stages {
     pub handle: Option<Arc<Stage>>,
     /// Text in, intent out.
     pub intent: Option<Arc<Stage>>,
+    /// Audio in, wake word detections out.
+    pub wake: Option<Arc<Stage>>,
 }
 
 impl Stages {
+    /// Every stage the pipeline offers.
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Stage>> {
+        [&self.asr, &self.tts, &self.handle, &self.intent, &self.wake]
+            .into_iter()
+            .flatten()
+    }
+
     /// Finds the stages of `pipeline` (see the module documentation).
     pub fn discover(pipeline: &Pipeline) -> Stages {
         let port = |ports: &[crate::loader::PortInfo], ty: MessageType| {
@@ -112,6 +132,27 @@ impl Stages {
         let asr_node = find(MessageType::Audio, MessageType::Text);
         let tts_node = find(MessageType::Text, MessageType::Audio);
         let mut stages = Stages::default();
+        let wake_node = pipeline.nodes.iter().enumerate().find_map(|(i, n)| {
+            (n.kind.name == "wakeword").then_some(())?;
+            Some((
+                i,
+                port(&n.kind.inputs, MessageType::Audio)?,
+                port(&n.kind.outputs, MessageType::Control)?,
+            ))
+        });
+        if let Some((n, input, output)) = wake_node {
+            let audio = pipeline.nodes[n].kind.inputs[input].audio;
+            let mut wake = Stage::single(pipeline, Service::Wake, n, input, output);
+            wake.entry_audio = AudioTarget {
+                sample_rate: audio.sample_rate,
+                channels: audio.channels,
+            };
+            // The kind's default wake word unless the config names one.
+            let file = config_string(&pipeline.nodes[n].config, "wake_word")
+                .unwrap_or_else(|| "hey_jarvis_v0.1.onnx".into());
+            wake.model = file.strip_suffix(".onnx").unwrap_or(&file).to_string();
+            stages.wake = Some(Arc::new(wake));
+        }
         if let Some((n, input, output)) = asr_node {
             let audio = pipeline.nodes[n].kind.inputs[input].audio;
             let mut asr = Stage::single(pipeline, Service::Asr, n, input, output);
@@ -268,6 +309,7 @@ impl Stage {
                 channels: 0,
             },
             language: "en".into(),
+            model: String::new(),
         }
     }
 
@@ -308,9 +350,37 @@ impl Stage {
         messages: Vec<Message>,
         audio: Option<AudioTarget>,
         timeout: Duration,
-        mut on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
+        on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
     ) -> Result<(), StageError> {
         let deadline = Instant::now() + timeout;
+        // Room for every message (resampling may split one in two): the
+        // request is in memory already, so sending never blocks.
+        let running = self.start(
+            plugins,
+            metrics,
+            2 * messages.len() + 4,
+            QueuePolicy::Block,
+            audio,
+        )?;
+        for m in messages {
+            running.send(m);
+        }
+        running.end();
+        running.wait(deadline, timeout, on_output)
+    }
+
+    /// Starts a run of the stage whose input stays open: messages go in
+    /// with [`Running::send`] as they come, at most `capacity` waiting
+    /// under `policy`, until [`Running::end`] (or the `Running` is
+    /// dropped: a client gone).
+    pub fn start(
+        self: &Arc<Self>,
+        plugins: &Arc<PluginSet>,
+        metrics: Option<Arc<Metrics>>,
+        capacity: usize,
+        policy: QueuePolicy,
+        audio: Option<AudioTarget>,
+    ) -> Result<Running, StageError> {
         let convert = audio.and_then(|arriving| {
             let wanted = self.entry_audio;
             let differs = (wanted.sample_rate != 0 && wanted.sample_rate != arriving.sample_rate)
@@ -318,15 +388,10 @@ impl Stage {
             differs.then_some(wanted)
         });
         let mut feeds = Vec::new();
+        let mut senders = Vec::new();
         for &(node, port) in &self.entries {
-            // Room for every message (resampling may split one in two): the
-            // request is in memory already, so sending never blocks.
-            let (tx, rx, _) =
-                runtime::link(2 * messages.len() + 4, QueuePolicy::Block, false, convert);
-            for m in &messages {
-                tx.send(m.clone());
-            }
-            tx.send_end_of_stream();
+            let (tx, rx, _) = runtime::link(capacity, policy, false, convert);
+            senders.push(tx);
             feeds.push((node, port, rx));
         }
         let mut taps = Vec::new();
@@ -336,7 +401,7 @@ impl Stage {
             taps.push((node, port, tx));
             receivers.push(rx);
         }
-        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let (done_tx, done) = crossbeam_channel::bounded(1);
         let (stage, plugins) = (self.clone(), plugins.clone());
         std::thread::Builder::new()
             .name(format!("serve:{}", self.service.name()))
@@ -352,18 +417,69 @@ impl Stage {
                 let _ = done_tx.send(result);
             })
             .map_err(|e| StageError::Start(format!("cannot start a thread: {e}")))?;
+        Ok(Running {
+            senders,
+            receivers,
+            done,
+        })
+    }
+}
 
+/// A run of a stage, started by [`Stage::start`].
+pub struct Running {
+    senders: Vec<runtime::LinkSender>,
+    receivers: Vec<Receiver<Message>>,
+    done: Receiver<Result<RunReport, Vec<runtime::StartError>>>,
+}
+
+impl Running {
+    /// Sends `message` into every entry.
+    pub fn send(&self, message: Message) {
+        for tx in &self.senders {
+            tx.send(message.clone());
+        }
+    }
+
+    /// Ends the input: the stage finishes what it has and stops.
+    pub fn end(&self) {
+        for tx in &self.senders {
+            tx.send_end_of_stream();
+        }
+    }
+
+    /// Calls `on_output(exit, message)` for the outputs made so far,
+    /// without waiting.
+    pub fn poll(&self, mut on_output: impl FnMut(usize, Message)) {
+        for (exit, rx) in self.receivers.iter().enumerate() {
+            while let Ok(message) = rx.try_recv() {
+                if !message.is_end_of_stream() {
+                    on_output(exit, message);
+                }
+            }
+        }
+    }
+
+    /// Calls `on_output(exit, message)` for each output as it comes, until
+    /// it says [`Next::Done`], every output has ended (then the run's
+    /// failures are the error), or `deadline` (`timeout` after the start,
+    /// for the error) has passed.
+    pub fn wait(
+        self,
+        deadline: Instant,
+        timeout: Duration,
+        mut on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
+    ) -> Result<(), StageError> {
         let mut select = Select::new();
-        for rx in &receivers {
+        for rx in &self.receivers {
             select.recv(rx);
         }
-        let mut open = receivers.len();
+        let mut open = self.receivers.len();
         while open > 0 {
             let Ok(op) = select.select_deadline(deadline) else {
                 return Err(StageError::Timeout(timeout));
             };
             let exit = op.index();
-            match op.recv(&receivers[exit]) {
+            match op.recv(&self.receivers[exit]) {
                 Ok(message) if message.is_end_of_stream() => {}
                 Ok(message) => {
                     if let Next::Done = on_output(exit, message)? {
@@ -376,7 +492,8 @@ impl Stage {
                 }
             }
         }
-        let result = done_rx
+        let result = self
+            .done
             .recv_deadline(deadline)
             .map_err(|_| StageError::Timeout(timeout))?;
         check(result)
