@@ -54,18 +54,23 @@ async def describe(port):
         }
 
 
-async def transcribe(port, path):
+async def send_wav(client, path):
+    """audio-start, the WAV's frames in chunks of 1024, audio-stop."""
     with wave.open(path, "rb") as wav:
         rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
         audio = wav.readframes(wav.getnframes())
+    await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
+    step = 1024 * width * channels
+    for i in range(0, len(audio), step):
+        chunk = AudioChunk(rate=rate, width=width, channels=channels, audio=audio[i : i + step])
+        await client.write_event(chunk.event())
+    await client.write_event(AudioStop().event())
+
+
+async def transcribe(port, path):
     async with AsyncTcpClient(HOST, port) as client:
         await client.write_event(Transcribe(language="en").event())
-        await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
-        step = 1024 * width * channels
-        for i in range(0, len(audio), step):
-            chunk = AudioChunk(rate=rate, width=width, channels=channels, audio=audio[i : i + step])
-            await client.write_event(chunk.event())
-        await client.write_event(AudioStop().event())
+        await send_wav(client, path)
         event = await client.read_event()
         if Transcript.is_type(event.type):
             return {"type": event.type, "text": Transcript.from_event(event).text}
@@ -75,18 +80,10 @@ async def transcribe(port, path):
 async def detect(port, path, names):
     """Streams WAV as Home Assistant streams a satellite's audio to a wake
     word service; the detections, then `not-detected` or nothing."""
-    with wave.open(path, "rb") as wav:
-        rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
-        audio = wav.readframes(wav.getnframes())
     events = []
     async with AsyncTcpClient(HOST, port) as client:
         await client.write_event(Detect(names=names).event())
-        await client.write_event(AudioStart(rate=rate, width=width, channels=channels).event())
-        step = 1024 * width * channels
-        for i in range(0, len(audio), step):
-            chunk = AudioChunk(rate=rate, width=width, channels=channels, audio=audio[i : i + step])
-            await client.write_event(chunk.event())
-        await client.write_event(AudioStop().event())
+        await send_wav(client, path)
         while True:
             try:
                 event = await asyncio.wait_for(client.read_event(), timeout=1.5)

@@ -119,8 +119,13 @@ impl Stages {
         let port = |ports: &[crate::loader::PortInfo], ty: MessageType| {
             ports.iter().position(|p| p.message_type == ty)
         };
-        let find = |input: MessageType, output: MessageType| {
+        // The first node (of `kind`, if named) with these input and output
+        // types: (node, input port, output port).
+        let find = |kind: Option<&str>, input: MessageType, output: MessageType| {
             pipeline.nodes.iter().enumerate().find_map(|(i, n)| {
+                if kind.is_some_and(|k| k != n.kind.name) {
+                    return None;
+                }
                 Some((
                     i,
                     port(&n.kind.inputs, input)?,
@@ -129,24 +134,12 @@ impl Stages {
             })
         };
         let language = |node: usize| config_string(&pipeline.nodes[node].config, "language");
-        let asr_node = find(MessageType::Audio, MessageType::Text);
-        let tts_node = find(MessageType::Text, MessageType::Audio);
+        let asr_node = find(None, MessageType::Audio, MessageType::Text);
+        let tts_node = find(None, MessageType::Text, MessageType::Audio);
+        let wake_node = find(Some("wakeword"), MessageType::Audio, MessageType::Control);
         let mut stages = Stages::default();
-        let wake_node = pipeline.nodes.iter().enumerate().find_map(|(i, n)| {
-            (n.kind.name == "wakeword").then_some(())?;
-            Some((
-                i,
-                port(&n.kind.inputs, MessageType::Audio)?,
-                port(&n.kind.outputs, MessageType::Control)?,
-            ))
-        });
         if let Some((n, input, output)) = wake_node {
-            let audio = pipeline.nodes[n].kind.inputs[input].audio;
-            let mut wake = Stage::single(pipeline, Service::Wake, n, input, output);
-            wake.entry_audio = AudioTarget {
-                sample_rate: audio.sample_rate,
-                channels: audio.channels,
-            };
+            let mut wake = Stage::audio_in(pipeline, Service::Wake, n, input, output);
             // The kind's default wake word unless the config names one.
             let file = config_string(&pipeline.nodes[n].config, "wake_word")
                 .unwrap_or_else(|| "hey_jarvis_v0.1.onnx".into());
@@ -154,12 +147,7 @@ impl Stages {
             stages.wake = Some(Arc::new(wake));
         }
         if let Some((n, input, output)) = asr_node {
-            let audio = pipeline.nodes[n].kind.inputs[input].audio;
-            let mut asr = Stage::single(pipeline, Service::Asr, n, input, output);
-            asr.entry_audio = AudioTarget {
-                sample_rate: audio.sample_rate,
-                channels: audio.channels,
-            };
+            let mut asr = Stage::audio_in(pipeline, Service::Asr, n, input, output);
             asr.language = language(n).unwrap_or_else(|| "en".into());
             stages.asr = Some(Arc::new(asr));
         }
@@ -288,6 +276,24 @@ impl Stage {
             &[(node, input)],
             &[(node, output)],
         )
+    }
+
+    /// [`Stage::single`] whose entry takes audio in the format of the
+    /// node's `input` port (what arrives is converted to it).
+    fn audio_in(
+        pipeline: &Pipeline,
+        service: Service,
+        node: usize,
+        input: usize,
+        output: usize,
+    ) -> Stage {
+        let audio = pipeline.nodes[node].kind.inputs[input].audio;
+        let mut stage = Stage::single(pipeline, service, node, input, output);
+        stage.entry_audio = AudioTarget {
+            sample_rate: audio.sample_rate,
+            channels: audio.channels,
+        };
+        stage
     }
 
     fn part(
