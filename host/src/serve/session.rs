@@ -63,7 +63,6 @@ struct Detecting {
     samples: u64,
     /// Detections sent.
     detections: u32,
-    began: Instant,
 }
 
 /// Audio chunks a wake word stage may have waiting; beyond, the oldest
@@ -342,7 +341,6 @@ impl Session<'_> {
             format: (16_000, 1),
             samples: 0,
             detections: 0,
-            began: Instant::now(),
         });
         Ok(())
     }
@@ -374,7 +372,6 @@ impl Session<'_> {
                 if let Some(d) = &mut self.detecting {
                     d.running = Some(running);
                     d.format = (rate, channels);
-                    d.began = Instant::now();
                 }
                 Ok(())
             }
@@ -430,6 +427,7 @@ impl Session<'_> {
             return Ok(());
         };
         running.end();
+        let stopped = Instant::now();
         self.send_detections(true)?;
         let Some(d) = self.detecting.take() else {
             return Ok(());
@@ -440,7 +438,7 @@ impl Session<'_> {
         }
         self.shared
             .metrics
-            .request("wake", "ok", d.began.elapsed().as_secs_f64());
+            .request("wake", "ok", stopped.elapsed().as_secs_f64());
         Ok(())
     }
 
