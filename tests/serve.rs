@@ -229,6 +229,34 @@ fn home_assistants_client_uses_every_service() {
     assert!(metric(&server, "hark_node_call_seconds_count{node=\"stt\"") >= 3.0);
 }
 
+/// Each connection is a conversation of its own: its nodes live as long
+/// as it does, so "say that again" repeats this session's last answer,
+/// and another session has said nothing yet.
+#[test]
+fn each_session_has_its_own_dialogue_memory() {
+    let server = serve(&[]);
+    let first = client(
+        server.port,
+        &[
+            "dialogue",
+            "what is 12 plus 30",
+            "say that again",
+            "what is 2 plus 2",
+        ],
+    );
+    let answers = first["answers"].as_array().unwrap();
+    let text = |i: usize| answers[i]["data"]["text"].as_str().unwrap().to_string();
+    assert!(text(0).contains("42"), "{first}");
+    assert_eq!(text(1), text(0), "repeated: {first}");
+    assert!(text(2).contains('4'), "{first}");
+    let other = client(server.port, &["dialogue", "say that again"]);
+    let said = other["answers"][0]["data"]["text"].as_str().unwrap();
+    assert!(
+        said.contains("haven't said anything"),
+        "a new session: {other}"
+    );
+}
+
 /// Home Assistant's wake word flow: `detect`, then a satellite's audio
 /// streamed until it stops; a `detection` when "hey jarvis" is heard,
 /// `not-detected` when it is not.

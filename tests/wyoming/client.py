@@ -5,6 +5,7 @@ from PyPI (AsyncTcpClient), as Home Assistant's integration uses it.
     client.py PORT transcribe WAV
     client.py PORT synthesize TEXT OUT.wav [--stream]
     client.py PORT handle TEXT
+    client.py PORT dialogue TEXT...
     client.py PORT recognize TEXT
     client.py PORT detect WAV [NAME]
     client.py PORT concurrent N
@@ -146,6 +147,17 @@ async def handle(port, text):
         return {"type": event.type, "data": event.data}
 
 
+async def dialogue(port, texts):
+    """Several `transcript`s on one connection, one after the other."""
+    answers = []
+    async with AsyncTcpClient(HOST, port) as client:
+        for text in texts:
+            await client.write_event(Transcript(text=text).event())
+            event = await client.read_event()
+            answers.append({"type": event.type, "data": event.data})
+    return {"answers": answers}
+
+
 async def recognize(port, text):
     async with AsyncTcpClient(HOST, port) as client:
         await client.write_event(Recognize(text=text).event())
@@ -178,6 +190,8 @@ def main():
         result = synthesize(port, args[0], args[1], "--stream" in args)
     elif command == "handle":
         result = handle(port, args[0])
+    elif command == "dialogue":
+        result = dialogue(port, args)
     elif command == "recognize":
         result = recognize(port, args[0])
     elif command == "detect":

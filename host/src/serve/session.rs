@@ -51,6 +51,10 @@ struct Session<'a> {
     streaming_started: bool,
     /// A `detect` request, from `detect` to `audio-stop`.
     detecting: Option<Detecting>,
+    /// The session's own run of the handle stage, started by its first
+    /// `transcript` and kept while it answers: its nodes remember the
+    /// conversation ("say that again") for as long as the connection.
+    dialogue: Option<Running>,
 }
 
 /// A wake word request: the stage runs while the audio streams in.
@@ -68,6 +72,10 @@ struct Detecting {
 /// Audio chunks a wake word stage may have waiting; beyond, the oldest
 /// are dropped (a stalled stage never blocks the connection).
 const WAKE_QUEUE: usize = 256;
+
+/// Requests a session's handle stage may have waiting: one at a time is
+/// sent, so sending never blocks.
+const DIALOGUE_QUEUE: usize = 4;
 
 /// Serves one connection until it closes or breaks the protocol.
 pub fn serve_connection(shared: Arc<Shared>, stream: TcpStream, id: u64) {
@@ -92,6 +100,7 @@ pub fn serve_connection(shared: Arc<Shared>, stream: TcpStream, id: u64) {
         streaming: None,
         streaming_started: false,
         detecting: None,
+        dialogue: None,
     };
     loop {
         let event = match read_event(&mut reader, &shared.options.limits) {
@@ -522,7 +531,7 @@ impl Session<'_> {
         let mut intent: Option<String> = None;
         let mut replied = false;
         let began = Instant::now();
-        let outcome = self.request(&stage, vec![request], None, |exit, message| {
+        let outcome = self.converse(&stage, request, |exit, message| {
             match &message.payload {
                 Payload::Intent(i) if exit >= replies => intent = Some(i.name.to_string()),
                 Payload::Text(t) if exit < replies => {
@@ -805,6 +814,50 @@ impl Session<'_> {
                 on_output,
             )
             .map_err(Failed)
+    }
+
+    /// Runs a `handle` request on the session's own run of `stage` (see
+    /// `dialogue`), under the concurrency limit. Only outputs made for this
+    /// request count (skills carry the request's metadata on their
+    /// answers); a late one for an earlier request, or an announcement
+    /// nobody asked for, is dropped. A run that failed or missed the
+    /// deadline is let go (it ends by itself once its input closes) and
+    /// the next request starts a fresh one.
+    fn converse(
+        &mut self,
+        stage: &Arc<Stage>,
+        request: Message,
+        mut on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
+    ) -> Result<(), RequestError> {
+        let shared = self.shared.clone();
+        let _permit = shared.limiter.acquire(&shared.metrics).map_err(Refused)?;
+        let running = match self.dialogue.take() {
+            Some(running) => running,
+            None => stage
+                .start(
+                    &shared.plugins,
+                    Some(shared.metrics.clone()),
+                    DIALOGUE_QUEUE,
+                    QueuePolicy::Block,
+                    None,
+                )
+                .map_err(Failed)?,
+        };
+        let utterance = request.meta.utterance;
+        running.send(request);
+        let timeout = shared.options.request_timeout;
+        let answered = running
+            .until(Instant::now() + timeout, timeout, |exit, message| {
+                if message.meta.utterance != utterance || message.meta.session != self.id {
+                    return Ok(Next::More);
+                }
+                on_output(exit, message)
+            })
+            .map_err(Failed)?;
+        if answered {
+            self.dialogue = Some(running);
+        }
+        Ok(())
     }
 
     /// Counts the outcome and sends the error, if any; returns whether the

@@ -473,8 +473,20 @@ impl Running {
         self,
         deadline: Instant,
         timeout: Duration,
-        mut on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
+        on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
     ) -> Result<(), StageError> {
+        self.until(deadline, timeout, on_output).map(|_| ())
+    }
+
+    /// [`Running::wait`] that leaves the run going: `Ok(true)` when
+    /// `on_output` said [`Next::Done`] (more requests may follow),
+    /// `Ok(false)` when the run has ended.
+    pub fn until(
+        &self,
+        deadline: Instant,
+        timeout: Duration,
+        mut on_output: impl FnMut(usize, Message) -> Result<Next, StageError>,
+    ) -> Result<bool, StageError> {
         let mut select = Select::new();
         for rx in &self.receivers {
             select.recv(rx);
@@ -489,7 +501,7 @@ impl Running {
                 Ok(message) if message.is_end_of_stream() => {}
                 Ok(message) => {
                     if let Next::Done = on_output(exit, message)? {
-                        return Ok(());
+                        return Ok(true);
                     }
                 }
                 Err(_) => {
@@ -502,7 +514,7 @@ impl Running {
             .done
             .recv_deadline(deadline)
             .map_err(|_| StageError::Timeout(timeout))?;
-        check(result)
+        check(result).map(|()| false)
     }
 }
 
