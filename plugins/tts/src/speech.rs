@@ -15,6 +15,19 @@ use hark_sdk::{audio_message, prelude::*};
 /// The audio output's port index (every kind of this plugin has one).
 pub(crate) const AUDIO: u32 = 0;
 
+/// What every kind of this plugin declares: text in, mono speech at
+/// `sample_rate` out, the [`SpeechNode`] contract in the ports' docs.
+pub fn kind_spec(name: &'static str, description: &'static str, sample_rate: u32) -> KindSpec {
+    KindSpec::transform(name, description)
+        .input(Port::text("text").doc("final texts are spoken; a Cancel event stops speaking"))
+        .output(
+            Port::audio("audio")
+                .sample_rate(sample_rate)
+                .channels(1)
+                .doc("speech in chunks of 100 ms; Cancel events are passed on"),
+        )
+}
+
 /// A voice: text in, mono samples out, a stretch at a time.
 pub trait Synthesiser: Send + 'static {
     /// Samples per second of the audio it makes.

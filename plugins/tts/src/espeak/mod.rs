@@ -87,16 +87,10 @@ impl NodeKind for Espeak {
     type Instance = EspeakNode;
 
     fn spec() -> KindSpec {
-        KindSpec::transform(
+        crate::speech::kind_spec(
             "espeak",
             "Text to speech with espeak-ng, sentence by sentence",
-        )
-        .input(Port::text("text").doc("final texts are spoken; a Cancel event stops speaking"))
-        .output(
-            Port::audio("audio")
-                .sample_rate(SAMPLE_RATE)
-                .channels(1)
-                .doc("speech in chunks of 100 ms; Cancel events are passed on"),
+            SAMPLE_RATE,
         )
     }
 

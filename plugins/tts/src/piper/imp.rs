@@ -233,15 +233,13 @@ impl PiperVoice {
             window.extend_from_slice(&values[c * frames + from..c * frames + to]);
         }
         *next = end;
+        let mut window = Some(window);
         let inputs = decoder
             .inputs()
             .iter()
-            .map(|input| {
-                if input.name == *latent {
-                    Tensor::f32(&[1, channels, width], window.clone())
-                } else {
-                    Tensor::i64(&[1], vec![self.speaker])
-                }
+            .map(|input| match window.take_if(|_| input.name == *latent) {
+                Some(window) => Tensor::f32(&[1, channels, width], window),
+                None => Tensor::i64(&[1], vec![self.speaker]),
             })
             .collect();
         let samples = first_f32(decoder.run(inputs)?)?;

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use hark_sdk::{api::Directory, prelude::*, ConfigIssue};
 
-use crate::speech::SpeechNode;
+use crate::speech::{self, SpeechNode};
 
 /// The `piper` kind.
 pub struct Piper;
@@ -114,16 +114,10 @@ impl NodeKind for Piper {
     type Instance = PiperNode;
 
     fn spec() -> KindSpec {
-        KindSpec::transform(
+        speech::kind_spec(
             "piper",
             "Neural text to speech with a Piper voice (VITS on the host's ONNX Runtime), sentence by sentence",
-        )
-        .input(Port::text("text").doc("final texts are spoken; a Cancel event stops speaking"))
-        .output(
-            Port::audio("audio")
-                .sample_rate(SAMPLE_RATE)
-                .channels(1)
-                .doc("speech in chunks of 100 ms; Cancel events are passed on"),
+            SAMPLE_RATE,
         )
     }
 
